@@ -1,0 +1,495 @@
+#!/usr/bin/env python3
+"""Start, stop and inspect a local Apache Kafka broker (KRaft combined mode, one node).
+
+Standard library only, so it runs before the project's virtualenv exists.
+
+    python3 deploy/kafka/kafkactl.py [--host H] [--port P] [--controller-port C] COMMAND
+
+Commands: fetch (Kafka jars from Maven Central into deploy/kafka/lib/), start, stop, status,
+stop --all (every instance under the var folder).
+
+Each instance lives in ``var/kafka-<port>/`` (data, logs, pid file, rendered config), so the test
+broker (19092) never touches a developer's broker (9092). Environment: ADUAN_KAFKA_HOST
+(127.0.0.1), ADUAN_KAFKA_PORT (9092), ADUAN_KAFKA_CONTROLLER_PORT (port + 1), ADUAN_KAFKA_VAR
+(<repo>/var), ADUAN_KAFKA_START_TIMEOUT (seconds, 90), ADUAN_KAFKA_HEAP (512m), JAVA_HOME.
+
+Exit codes: 0 success; 1 a failure, explained on one line; status returns 3 when nothing runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+LIB = HERE / "lib"
+POM = HERE / "pom.xml"
+TEMPLATE = HERE / "server.properties.in"
+LOG4J = HERE / "log4j.properties"
+STAMP = LIB / ".fetched"
+
+NOT_RUNNING = 3
+
+
+class Failure(Exception):
+    """A failure reported to the user as one line; the process exits with 1."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    host: str
+    port: int
+    controller_port: int
+    var: Path
+
+    @property
+    def root(self) -> Path:
+        return self.var / f"kafka-{self.port}"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "kafka.pid"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "server.properties"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def show(self, path: Path) -> str:
+        with contextlib.suppress(ValueError):
+            return str(path.relative_to(Path.cwd()))
+        return str(path)
+
+
+def say(msg: str) -> None:
+    print(f"kafka: {msg}", flush=True)
+
+
+# ---------------------------------------------------------------- readiness (a metadata request)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        buf += chunk
+    return buf
+
+
+def metadata_brokers(host: str, port: int, timeout: float = 2.0) -> int:
+    """Send a Metadata v4 request; return how many brokers the answer lists (raises OSError)."""
+    client_id = b"aduan-kafkactl"
+    correlation_id = 7
+    # request header v1: api_key=3 (Metadata), api_version=4, correlation id, client id
+    header = struct.pack(">hhih", 3, 4, correlation_id, len(client_id)) + client_id
+    # body v4: topics = null (all topics), allow_auto_topic_creation = false
+    body = struct.pack(">ib", -1, 0)
+    payload = header + body
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        sock.sendall(struct.pack(">i", len(payload)) + payload)
+        (size,) = struct.unpack(">i", _recv_exact(sock, 4))
+        resp = _recv_exact(sock, size)
+    got_correlation, _throttle, n_brokers = struct.unpack(">iii", resp[:12])
+    if got_correlation != correlation_id:
+        raise ConnectionError("unexpected correlation id in metadata response")
+    return int(n_brokers)
+
+
+def answers_metadata(host: str, port: int) -> bool:
+    try:
+        return metadata_brokers(host, port) >= 1
+    except (OSError, struct.error):
+        return False
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return True
+            raise
+    return False
+
+
+# ---------------------------------------------------------------- processes
+
+
+def read_pid(inst: Instance) -> int | None:
+    try:
+        text = inst.pid_file.read_text().strip()
+    except FileNotFoundError:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
+def alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is as good as gone
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def is_our_broker(pid: int, inst: Instance) -> bool:
+    """True when pid is a kafka.Kafka JVM that runs this instance's config file."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"kafka.Kafka" in args and str(inst.config).encode() in args
+
+
+def java_binary() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    found = shutil.which("java")
+    if not found:
+        raise Failure("java not found on PATH (and no JAVA_HOME): install a JDK 17 (openjdk-17)")
+    return found
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------- jars
+
+
+def pom_digest() -> str:
+    return hashlib.sha256(POM.read_bytes()).hexdigest()
+
+
+def jars_ready() -> bool:
+    return STAMP.exists() and STAMP.read_text().strip() == pom_digest()
+
+
+def fetch_jars() -> None:
+    with locked(LIB / ".fetch.lock"):
+        if jars_ready():
+            return
+        mvn = shutil.which("mvn")
+        if not mvn:
+            raise Failure(
+                "mvn not found on PATH: install Maven (apt-get install maven); it fetches the "
+                "Kafka jars from Maven Central on the first run"
+            )
+        say("fetching the Kafka jars from Maven Central (first run only) ...")
+        started = time.monotonic()
+        if LIB.exists():
+            for old in LIB.glob("*.jar"):
+                old.unlink()
+        cmd = [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies"]
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+            raise Failure(f"mvn copy-dependencies failed (exit {proc.returncode}):\n{tail}")
+        n = len(list(LIB.glob("*.jar")))
+        STAMP.write_text(pom_digest() + "\n")
+        say(f"fetched {n} jars into {LIB.relative_to(REPO)}/ in {time.monotonic() - started:.1f}s")
+
+
+def classpath() -> str:
+    return str(LIB / "*")
+
+
+# ---------------------------------------------------------------- commands
+
+
+def render_config(inst: Instance) -> None:
+    text = TEMPLATE.read_text()
+    for key, value in {
+        "@HOST@": inst.host,
+        "@PORT@": str(inst.port),
+        "@CONTROLLER_PORT@": str(inst.controller_port),
+        "@DATA_DIR@": str(inst.data),
+    }.items():
+        text = text.replace(key, value)
+    inst.config.write_text(text)
+
+
+def cluster_id(inst: Instance) -> str:
+    path = inst.root / "cluster.id"
+    if path.exists():
+        return path.read_text().strip()
+    while True:  # Kafka's Uuid format: 16 random bytes, url-safe base64, no padding
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            break
+    path.write_text(cid + "\n")
+    return cid
+
+
+def format_storage(inst: Instance, java: str) -> None:
+    if (inst.data / "meta.properties").exists():
+        return
+    cmd = [
+        java,
+        "-Xmx256m",
+        f"-Dlog4j.configuration=file:{LOG4J}",
+        f"-Dkafka.logs.dir={inst.logs}",
+        "-cp",
+        classpath(),
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        cluster_id(inst),
+        "-c",
+        str(inst.config),
+        "--ignore-formatted",
+    ]
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
+        raise Failure(f"kafka.tools.StorageTool format failed (exit {proc.returncode}):\n{tail}")
+
+
+def wait_ready(
+    inst: Instance, pid: int, deadline: float, proc: subprocess.Popen[bytes] | None
+) -> None:
+    while True:
+        if proc is not None and proc.poll() is not None:
+            inst.pid_file.unlink(missing_ok=True)
+            raise Failure(
+                f"the broker exited with code {proc.returncode} while starting; "
+                f"see {inst.show(inst.logs / 'server.log')} and stdout.log beside it"
+            )
+        if proc is None and not alive(pid):
+            raise Failure(
+                f"the broker (pid {pid}) exited while starting; see {inst.show(inst.logs)}/"
+            )
+        if answers_metadata(inst.host, inst.port):
+            return
+        if time.monotonic() > deadline:
+            raise Failure(
+                f"the broker (pid {pid}) did not answer a metadata request on {inst.bootstrap} "
+                f"in time; it is left running: see {inst.show(inst.logs / 'server.log')}, "
+                "then run stop"
+            )
+        time.sleep(0.2)
+
+
+def start(inst: Instance, timeout: float) -> int:
+    started = time.monotonic()
+    deadline = started + timeout
+    with locked(inst.root / ".lock"):
+        pid = read_pid(inst)
+        if pid is not None:
+            if alive(pid) and is_our_broker(pid, inst):
+                wait_ready(inst, pid, deadline, None)
+                say(f"already running on {inst.bootstrap} (pid {pid}); nothing to do")
+                return 0
+            raise Failure(
+                f"stale pid file {inst.show(inst.pid_file)} (pid {pid} is not a running broker "
+                "of this instance): run stop to clear it, then start again"
+            )
+        for port in (inst.port, inst.controller_port):
+            if port_in_use(inst.host, port):
+                raise Failure(
+                    f"port {inst.host}:{port} is already in use by another process (not a broker "
+                    f"started from {inst.show(inst.root)}): stop it or choose other ports "
+                    "(ADUAN_KAFKA_PORT / ADUAN_KAFKA_CONTROLLER_PORT)"
+                )
+        java = java_binary()
+        fetch_jars()
+        for d in (inst.data, inst.logs):
+            d.mkdir(parents=True, exist_ok=True)
+        render_config(inst)
+        format_storage(inst, java)
+        heap = os.environ.get("ADUAN_KAFKA_HEAP", "512m")
+        cmd = [
+            java,
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{LOG4J}",
+            f"-Dkafka.logs.dir={inst.logs}",
+            "-cp",
+            classpath(),
+            "kafka.Kafka",
+            str(inst.config),
+        ]
+        with (inst.logs / "stdout.log").open("ab") as out:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=inst.root,
+                start_new_session=True,  # Ctrl-C in the terminal reaches the worker, not the broker
+            )
+        inst.pid_file.write_text(f"{proc.pid}\n")
+        wait_ready(inst, proc.pid, deadline, proc)
+        say(
+            f"broker ready on {inst.bootstrap} (controller {inst.host}:{inst.controller_port}), "
+            f"pid {proc.pid}, in {time.monotonic() - started:.1f}s; "
+            f"data {inst.show(inst.data)}, log {inst.show(inst.logs / 'server.log')}"
+        )
+        return 0
+
+
+def stop(inst: Instance, timeout: float) -> int:
+    if not inst.root.exists():
+        say(f"no broker started from {inst.show(inst.root)}; nothing to stop")
+        return 0
+    with locked(inst.root / ".lock"):
+        pid = read_pid(inst)
+        if pid is None:
+            extra = ""
+            if answers_metadata(inst.host, inst.port):
+                extra = f" (something else answers on {inst.bootstrap}; left alone)"
+            say(f"no broker started from {inst.show(inst.root)}; nothing to stop{extra}")
+            return 0
+        if not alive(pid) or not is_our_broker(pid, inst):
+            inst.pid_file.unlink(missing_ok=True)
+            say(f"removed stale pid file (pid {pid} was not a running broker of this instance)")
+            return 0
+        started = time.monotonic()
+        os.kill(pid, signal.SIGTERM)
+        while alive(pid) and time.monotonic() - started < timeout:
+            time.sleep(0.1)
+        how = "stopped"
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while alive(pid):
+                time.sleep(0.1)
+            how = f"killed (no clean exit within {timeout:.0f}s)"
+        inst.pid_file.unlink(missing_ok=True)
+        say(f"{how} broker pid {pid} on {inst.bootstrap} in {time.monotonic() - started:.1f}s")
+        return 0
+
+
+def status(inst: Instance) -> int:
+    pid = read_pid(inst)
+    if pid is None:
+        say(f"not running on {inst.bootstrap} (no pid file in {inst.show(inst.root)})")
+        return NOT_RUNNING
+    if not alive(pid) or not is_our_broker(pid, inst):
+        say(f"stale pid file {inst.show(inst.pid_file)}: pid {pid} is not running this broker")
+        return 1
+    if answers_metadata(inst.host, inst.port):
+        say(f"running on {inst.bootstrap} (pid {pid}), answers metadata requests")
+        return 0
+    say(f"pid {pid} is running but does not answer on {inst.bootstrap} (starting or stuck?)")
+    return 1
+
+
+def all_instances(base: Instance) -> list[Instance]:
+    found = []
+    for d in sorted(base.var.glob("kafka-*")):
+        config = d / "server.properties"
+        port = d.name.removeprefix("kafka-")
+        if not port.isdigit() or not config.exists():
+            continue
+        host, controller = base.host, int(port) + 1
+        for line in config.read_text().splitlines():
+            if line.startswith("listeners="):
+                for listener in line.split("=", 1)[1].split(","):
+                    name, _, addr = listener.partition("://")
+                    h, _, p = addr.rpartition(":")
+                    if name == "CONTROLLER":
+                        controller = int(p)
+                    else:
+                        host = h
+        found.append(Instance(host, int(port), controller, base.var))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = os.environ
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("command", choices=["fetch", "start", "stop", "status", "bootstrap"])
+    parser.add_argument("--host", default=env.get("ADUAN_KAFKA_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env.get("ADUAN_KAFKA_PORT", "9092")))
+    parser.add_argument("--controller-port", type=int, default=None)
+    parser.add_argument("--var", default=env.get("ADUAN_KAFKA_VAR", str(REPO / "var")))
+    parser.add_argument(
+        "--timeout", type=float, default=float(env.get("ADUAN_KAFKA_START_TIMEOUT", "90"))
+    )
+    parser.add_argument("--all", action="store_true", help="stop: every instance under --var")
+    args = parser.parse_args(argv)
+    controller = args.controller_port
+    if controller is None:
+        controller = int(env.get("ADUAN_KAFKA_CONTROLLER_PORT", args.port + 1))
+    inst = Instance(args.host, args.port, controller, Path(args.var).resolve())
+    try:
+        if args.command == "fetch":
+            fetch_jars()
+            return 0
+        if args.command == "bootstrap":
+            print(inst.bootstrap)
+            return 0
+        if args.command == "start":
+            return start(inst, args.timeout)
+        if args.command == "stop":
+            targets = all_instances(inst) if args.all else [inst]
+            if args.all and not targets:
+                say(f"no instances under {inst.show(inst.var)}")
+            for target in targets:
+                stop(target, 60.0)
+            return 0
+        return status(inst)
+    except Failure as exc:
+        print(f"kafka: error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("kafka: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
