@@ -1,0 +1,178 @@
+"""Routing: which agency (OPD) is responsible for a complaint.
+
+Rules come from the policy. A rule matches when *every* criterion it sets matches (criteria it
+leaves empty are ignored); within one criterion any listed value may match:
+
+* ``categories`` — the maladministration or service category, compared case-insensitively with
+  spaces and hyphens treated as underscores ("Penundaan Berlarut" == "penundaan_berlarut");
+* ``services`` — the service named by the reporter or channel, compared the same way;
+* ``region_codes`` — Kemendagri region code prefixes matched on whole dot-separated segments
+  ("81.01" matches "81.01" and "81.01.05.2001", not "81.010");
+* ``keywords`` — whole words or phrases found case-insensitively in the subject and text.
+
+Among matching rules the highest ``priority`` wins, then the rule setting more criteria, then
+the earlier one. An explicit, known agency hint wins over every rule. Agencies in ``exclude``
+(those that returned the referral) are never chosen, which is how a returned referral is
+re-routed. When nothing matches, the triage agency receives the case with ``fallback=True``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Router", "RoutingDecision", "RoutingRule", "normalize_key"]
+
+_NON_WORD = re.compile(r"[\s\-]+")
+
+
+def normalize_key(value: str) -> str:
+    """Normalize a category or service name for comparison (casefold, spaces -> '_')."""
+    return _NON_WORD.sub("_", value.strip()).casefold()
+
+
+def _region_matches(prefix: str, code: str) -> bool:
+    return code == prefix or code.startswith(prefix + ".")
+
+
+class RoutingRule(BaseModel):
+    """Route complaints matching the given criteria to ``agency``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agency: str = Field(min_length=1)
+    name: str | None = None
+    """Optional label used in the decision's reason."""
+    categories: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    region_codes: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    priority: int = 0
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RoutingRule:
+        if not (self.categories or self.services or self.region_codes or self.keywords):
+            raise ValueError(
+                "a routing rule needs at least one of categories, services, region_codes, "
+                "keywords (the triage agency is the catch-all)"
+            )
+        if any(not k.strip() for k in self.keywords):
+            raise ValueError("keywords must not be blank")
+        return self
+
+
+class RoutingDecision(BaseModel):
+    """Where a complaint goes and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agency: str
+    rule: str | None
+    """Why: "agency_hint", the rule's name or index and criteria, or "triage" for fallback."""
+    fallback: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    index: int
+    rule: RoutingRule
+    categories: frozenset[str]
+    services: frozenset[str]
+    keywords: re.Pattern[str] | None
+
+    @property
+    def specificity(self) -> int:
+        r = self.rule
+        return sum(bool(x) for x in (r.categories, r.services, r.region_codes, r.keywords))
+
+    def describe(self) -> str:
+        r = self.rule
+        label = r.name or f"routing[{self.index}]"
+        parts = [
+            f"{key}={','.join(vals)}"
+            for key, vals in (
+                ("categories", r.categories),
+                ("services", r.services),
+                ("region_codes", r.region_codes),
+                ("keywords", r.keywords),
+            )
+            if vals
+        ]
+        return f"{label} ({'; '.join(parts)})"
+
+
+class Router:
+    """Routing rules compiled once; `route` is pure and cheap."""
+
+    def __init__(
+        self,
+        rules: Iterable[RoutingRule],
+        triage_agency: str,
+        agencies: Collection[str] | None = None,
+    ) -> None:
+        """``agencies`` are the codes an agency hint may name (default: every rule's agency and
+        the triage agency)."""
+        compiled = []
+        for i, rule in enumerate(rules):
+            pattern = None
+            if rule.keywords:
+                words = sorted({k.strip() for k in rule.keywords}, key=len, reverse=True)
+                alternatives = "|".join(r"\s+".join(map(re.escape, w.split())) for w in words)
+                pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+            compiled.append(
+                _Compiled(
+                    index=i,
+                    rule=rule,
+                    categories=frozenset(map(normalize_key, rule.categories)),
+                    services=frozenset(map(normalize_key, rule.services)),
+                    keywords=pattern,
+                )
+            )
+        compiled.sort(key=lambda c: (-c.rule.priority, -c.specificity, c.index))
+        self._rules: tuple[_Compiled, ...] = tuple(compiled)
+        self.triage_agency = triage_agency
+        known = set(agencies) if agencies is not None else {c.rule.agency for c in compiled}
+        known.add(triage_agency)
+        self._known = {code.casefold(): code for code in known}
+
+    def route(
+        self,
+        *,
+        agency_hint: str | None,
+        service: str | None,
+        category: str | None,
+        region_code: str | None,
+        text: str,
+        exclude: Collection[str] = (),
+    ) -> RoutingDecision:
+        """Choose the responsible agency for a complaint.
+
+        ``text`` is the subject and body together. ``exclude`` lists agencies that returned the
+        referral. An agency hint naming a known agency (case-insensitive) wins unless excluded.
+        """
+        excluded = {e.casefold() for e in exclude}
+        if agency_hint:
+            code = self._known.get(agency_hint.strip().casefold())
+            if code is not None and code.casefold() not in excluded:
+                return RoutingDecision(agency=code, rule="agency_hint", fallback=False)
+        cat = normalize_key(category) if category else None
+        svc = normalize_key(service) if service else None
+        for c in self._rules:
+            r = c.rule
+            if r.agency.casefold() in excluded:
+                continue
+            if c.categories and cat not in c.categories:
+                continue
+            if c.services and svc not in c.services:
+                continue
+            if r.region_codes and not (
+                region_code and any(_region_matches(p, region_code) for p in r.region_codes)
+            ):
+                continue
+            if c.keywords is not None and not c.keywords.search(text):
+                continue
+            return RoutingDecision(agency=r.agency, rule=c.describe(), fallback=False)
+        return RoutingDecision(agency=self.triage_agency, rule="triage", fallback=True)
