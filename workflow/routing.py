@@ -113,8 +113,8 @@ class Router:
         triage_agency: str,
         agencies: Collection[str] | None = None,
     ) -> None:
-        """``agencies`` are the codes an agency hint may name (default: every rule's agency and
-        the triage agency)."""
+        """Compile ``rules``. An agency hint may name any of ``agencies``, any rule's agency or
+        the triage agency."""
         compiled = []
         for i, rule in enumerate(rules):
             pattern = None
@@ -134,8 +134,7 @@ class Router:
         compiled.sort(key=lambda c: (-c.rule.priority, -c.specificity, c.index))
         self._rules: tuple[_Compiled, ...] = tuple(compiled)
         self.triage_agency = triage_agency
-        known = set(agencies) if agencies is not None else {c.rule.agency for c in compiled}
-        known.add(triage_agency)
+        known = {c.rule.agency for c in compiled} | set(agencies or ()) | {triage_agency}
         self._known = {code.casefold(): code for code in known}
 
     def route(
