@@ -185,6 +185,24 @@ class SlaPolicy(BaseModel):
                 raise ValueError("the escalation deadline comes from the ladder level")
 
 
+class _Caches:
+    """Lazily built helpers of a policy; invisible to equality so caching changes nothing."""
+
+    __slots__ = ("calendars", "router")
+
+    def __init__(self) -> None:
+        # Keyed by everything they are built from, so a `model_copy(update=...)` that shares
+        # this object with its original can never see a stale entry.
+        self.calendars: dict[tuple[str, OfficeHours, tuple[date, ...]], WorkingCalendar] = {}
+        self.router: dict[tuple[Any, ...], Router] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Caches)
+
+    def __hash__(self) -> int:
+        return 0
+
+
 class Policy(BaseModel):
     """The whole configurable policy of one deployment; frozen, validated at load.
 
@@ -205,8 +223,7 @@ class Policy(BaseModel):
     routing: tuple[RoutingRule, ...] = ()
     triage_agency: str
 
-    _calendars: dict[str, WorkingCalendar] = PrivateAttr(default_factory=dict)
-    _router: list[Router] = PrivateAttr(default_factory=list)
+    _caches: _Caches = PrivateAttr(default_factory=_Caches)
 
     @model_validator(mode="after")
     def _check_references(self) -> Policy:
@@ -242,19 +259,22 @@ class Policy(BaseModel):
     def calendar_for(self, agency_code: str | None) -> WorkingCalendar:
         """The working calendar of an agency's zone (None -> default zone); cached per zone."""
         tz = self.tz_for(agency_code)
-        cal = self._calendars.get(tz)
+        key = (tz, self.office_hours, self.extra_days_off)
+        cal = self._caches.calendars.get(key)
         if cal is None:
             cal = WorkingCalendar(tz, self.office_hours, self.extra_days_off)
-            self._calendars[tz] = cal
+            self._caches.calendars[key] = cal
         return cal
 
     def router(self) -> Router:
         """The compiled router (built once)."""
-        if not self._router:
-            self._router.append(
-                Router(self.routing, self.triage_agency, [a.code for a in self.agencies])
-            )
-        return self._router[0]
+        codes = tuple(a.code for a in self.agencies)
+        key = (self.routing, self.triage_agency, codes)
+        router = self._caches.router.get(key)
+        if router is None:
+            router = Router(self.routing, self.triage_agency, codes)
+            self._caches.router[key] = router
+        return router
 
     def ladder_for(self, agency: str | Agency | None) -> EscalationLadder:
         """The agency's own ladder, else the policy default (also for None)."""

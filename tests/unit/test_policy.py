@@ -61,6 +61,13 @@ def test_calendars_cached_per_zone_and_router_cached() -> None:
     assert p.calendar_for("DINKES") is p.calendar_for("PUPR") is p.calendar_for(None)
     assert not p.calendar_for("DINKES").is_working_day(date(2026, 9, 14))
     assert p.router() is p.router()
+    # caches do not take part in equality, and copies do not share them
+    fresh = load_policy(overrides={"extra_days_off": [date(2026, 9, 14)]})
+    assert fresh == p
+    assert Policy.model_validate_json(p.model_dump_json()) == p
+    copy = p.model_copy(update={"extra_days_off": ()})
+    assert copy.calendar_for("DINKES").is_working_day(date(2026, 9, 14))
+    assert not p.calendar_for("DINKES").is_working_day(date(2026, 9, 14))
 
 
 def test_agency_lookup_and_ladder_for() -> None:
