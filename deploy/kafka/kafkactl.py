@@ -11,7 +11,8 @@ stop --all (every instance under the var folder).
 Each instance lives in ``var/kafka-<port>/`` (data, logs, pid file, rendered config), so the test
 broker (19092) never touches a developer's broker (9092). Environment: ADUAN_KAFKA_HOST
 (127.0.0.1), ADUAN_KAFKA_PORT (9092), ADUAN_KAFKA_CONTROLLER_PORT (port + 1), ADUAN_KAFKA_VAR
-(<repo>/var), ADUAN_KAFKA_START_TIMEOUT (seconds, 90), ADUAN_KAFKA_HEAP (512m), JAVA_HOME.
+(<repo>/var), ADUAN_KAFKA_START_TIMEOUT (seconds, 90), ADUAN_KAFKA_HEAP (512m), JAVA_HOME,
+ADUAN_KAFKA_LIB (the jar cache, deploy/kafka/lib).
 
 Exit codes: 0 success; 1 a failure, explained on one line; status returns 3 when nothing runs.
 """
@@ -39,7 +40,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-LIB = HERE / "lib"
+LIB = Path(os.environ.get("ADUAN_KAFKA_LIB") or HERE / "lib").resolve()
 POM = HERE / "pom.xml"
 TEMPLATE = HERE / "server.properties.in"
 LOG4J = HERE / "log4j.properties"
@@ -231,14 +232,15 @@ def fetch_jars() -> None:
         if LIB.exists():
             for old in LIB.glob("*.jar"):
                 old.unlink()
-        cmd = [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies"]
+        cmd = [mvn, "-q", "-B", "-f", str(POM), f"-Dkafka.lib.dir={LIB}"]
+        cmd.append("dependency:copy-dependencies")
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             raise Failure(f"mvn copy-dependencies failed (exit {proc.returncode}):\n{tail}")
         n = len(list(LIB.glob("*.jar")))
         STAMP.write_text(pom_digest() + "\n")
-        say(f"fetched {n} jars into {LIB.relative_to(REPO)}/ in {time.monotonic() - started:.1f}s")
+        say(f"fetched {n} jars into {LIB} in {time.monotonic() - started:.1f}s")
 
 
 def classpath() -> str:
@@ -333,7 +335,8 @@ def start(inst: Instance, timeout: float) -> int:
                 return 0
             raise Failure(
                 f"stale pid file {inst.show(inst.pid_file)} (pid {pid} is not a running broker "
-                "of this instance): run stop to clear it, then start again"
+                f"of this instance): clear it with `kafkactl.py --port {inst.port} stop` "
+                "(make stop / make clean), then start again"
             )
         for port in (inst.port, inst.controller_port):
             if port_in_use(inst.host, port):
