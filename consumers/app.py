@@ -1,0 +1,310 @@
+"""The engine worker: one faust app wiring the pure core to Kafka. Nothing is built at import time.
+
+Per message the case agent does: decode -> validate -> (dead-letter | re-key | call the core) ->
+write the case table. That is all it writes for a case: the table's changelog carries the snapshot
+and the events it produced, and :mod:`consumers.relay` publishes them transactionally to
+``cases.events`` and ``cases.state``. Offsets are committed by faust only after the producer has
+flushed (acks=all), so processing is at-least-once, and the case's memory of applied message ids
+makes a redelivered message a no-op.
+
+Topics read: ``complaints.intake`` and ``cases.commands`` (keyed by case id, co-partitioned with the
+case table). Written: the table changelog, ``cases.commands`` (re-keyed intake, SLA timer messages),
+``deadletter``, and ``cases.events`` only for rejections of commands to unknown cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+from kafka.partitioner.default import murmur2
+from workflow.core import Workflow
+
+from consumers.clock import Clock, SimulatedClock, SystemClock, follow_clock_topic
+from consumers.records import CODEC_NAME, CaseRecord, register_codec
+from consumers.relay import EventRelay
+from consumers.settings import EngineSettings
+from consumers.timer import DeadlineIndex
+from workflow.messages import (
+    ComplaintSubmitted,
+    InvalidMessage,
+    MessageErrorReason,
+    encode,
+    parse_command,
+    parse_intake,
+)
+from workflow.policy import Policy, load_policy
+
+log = logging.getLogger(__name__)
+
+#: Changelog records younger than this are never compacted away, so the relay (which reads the
+#: changelog as a stream) sees every intermediate case change even when it lags behind.
+CHANGELOG_MIN_COMPACTION_LAG_MS = 24 * 60 * 60 * 1000
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as in Java) gives ``key``."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@dataclass
+class EngineStats:
+    processed: int = 0
+    deadlettered: int = 0
+    rekeyed: int = 0
+    duplicates: int = 0
+    timers_fired: int = 0
+    deadletter_reasons: dict[str, int] = field(default_factory=dict)
+
+
+class Engine:
+    """One worker process: the faust app, case table, SLA deadline index, event relay and clock."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        *,
+        policy: Policy | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.policy = policy if policy is not None else load_policy(settings.policy_file)
+        self.workflow = Workflow(self.policy)
+        if clock is not None:
+            self.clock: Clock = clock
+        elif settings.clock == "simulated":
+            self.clock = SimulatedClock(settings.initial_simulated_now(datetime.now(UTC)))
+        else:
+            self.clock = SystemClock()
+        self.index = DeadlineIndex()
+        self.relay = EventRelay(settings)
+        self.stats = EngineStats()
+        self.ready = False  # True once the case table has been recovered at least once
+        self._stop = asyncio.Event()
+
+        self.intake_name = settings.topic("complaints.intake")
+        self.commands_name = settings.topic("cases.commands")
+        register_codec()
+        self.app = self._build_app()
+
+    # -- wiring --------------------------------------------------------------------------
+
+    def _build_app(self) -> faust.App:
+        s = self.settings
+        app = faust.App(
+            s.full_app_id,
+            broker=s.broker_url,
+            store=s.store,
+            datadir=str(s.data_dir / s.full_app_id),
+            topic_partitions=s.topic_partitions,
+            topic_replication_factor=1,
+            topic_allow_declare=True,
+            table_standby_replicas=0,
+            producer_acks=-1,
+            processing_guarantee="at_least_once",
+            consumer_auto_offset_reset="earliest",
+            broker_commit_every=1000,
+            broker_commit_interval=0.5,
+            web_enabled=True,
+            web_bind=s.web_host,
+            web_host=s.web_host,
+            web_port=s.web_port,
+            autodiscover=False,
+        )
+        raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw"}
+        self.source = app.topic(self.intake_name, self.commands_name, value_serializer="raw", **raw)
+        self.commands_topic = app.topic(self.commands_name, value_serializer="raw", **raw)
+        self.events_topic = app.topic(s.topic("cases.events"), value_serializer="raw", **raw)
+        self.deadletter_topic = app.topic(s.topic("deadletter"), value_serializer="raw", **raw)
+        self.cases = app.Table(
+            "cases",
+            key_type=bytes,
+            key_serializer="raw",
+            value_serializer=CODEC_NAME,
+            partitions=s.topic_partitions,
+            extra_topic_configs={"min.compaction.lag.ms": str(CHANGELOG_MIN_COMPACTION_LAG_MS)},
+        )
+        self.cases.on_recover(self._rebuild_index)
+
+        async def case_agent(stream: Any) -> None:
+            async for event in stream.events():
+                await self.on_message(event)
+
+        app.agent(self.source, name="cases", concurrency=1)(case_agent)
+
+        async def sla_tick() -> None:
+            await self.tick()
+
+        app.timer(interval=s.tick_interval, name="sla-timer")(sla_tick)
+
+        async def run_relay() -> None:
+            await self.relay.run(self._stop)
+
+        app.task(run_relay)
+
+        if isinstance(self.clock, SimulatedClock):
+            simulated = self.clock
+            clock_topic = app.topic(s.clock_topic, partitions=1, value_serializer="raw", **raw)
+
+            async def follow_clock() -> None:
+                await clock_topic.maybe_declare()
+                await follow_clock_topic(simulated, s.kafka_bootstrap, s.clock_topic, self._stop)
+
+            app.task(follow_clock)
+
+        engine = self
+
+        class ClockView(View):  # type: ignore[misc]  # faust's View is untyped
+            async def get(self, request: Request) -> Response:
+                return self.json(
+                    {
+                        "now": engine.clock.now().isoformat(),
+                        "mode": engine.settings.clock,
+                        "scheduled": len(engine.index),
+                    }
+                )
+
+        class StatsView(View):  # type: ignore[misc]
+            async def get(self, request: Request) -> Response:
+                return self.json(
+                    {
+                        **engine.stats.__dict__,
+                        "ready": engine.ready,
+                        "owned_partitions": sorted(engine._owned_partitions()),
+                        "relayed_events": engine.relay.published_events,
+                        "relayed_snapshots": engine.relay.published_snapshots,
+                    }
+                )
+
+        app.page("/clock/")(ClockView)
+        app.page("/stats/")(StatsView)
+        return app
+
+    # -- the case agent ------------------------------------------------------------------
+
+    async def on_message(self, event: Any) -> None:
+        message = event.message
+        key: bytes | None = event.key
+        raw: bytes | None = event.value
+        if raw is None:
+            await self._deadletter(event, MessageErrorReason.NOT_JSON, "empty message (no value)")
+            return
+        try:
+            inbound = self._parse(message.topic, raw)
+        except InvalidMessage as exc:
+            await self._deadletter(event, exc.reason, str(exc))
+            return
+        if isinstance(inbound, ComplaintSubmitted):
+            case_id = inbound.derived_case_id
+        elif inbound.case_id is None:
+            await self._deadletter(event, MessageErrorReason.INVALID_FIELD, "case_id: missing")
+            return
+        else:
+            case_id = inbound.case_id
+        case_key = case_id.encode()
+        if key != case_key:
+            # Keyed by something else (or nothing): send it on to the partition that owns the
+            # case. The core dedupes if it ever arrives twice.
+            await self.commands_topic.send(key=case_key, value=raw)
+            self.stats.rekeyed += 1
+            return
+        now = self.clock.now()
+        record = self.cases.get(case_key)
+        case = record.case if record is not None else None
+        if case is None and not isinstance(inbound, ComplaintSubmitted):
+            # Unknown case: record the rejection on the audit trail (nothing to keep in the table).
+            for rejection in self.workflow.decide(None, inbound, now):
+                await self.events_topic.send(key=case_key, value=encode(rejection))
+            self.stats.processed += 1
+            return
+        new_case, events = self.workflow.handle(case, inbound, now)
+        if not events or new_case is None:
+            self.stats.duplicates += 1
+            return
+        self.cases[case_key] = CaseRecord(new_case, tuple(encode(e) for e in events))
+        self.index.schedule(case_id, new_case.wake_at)
+        self.stats.processed += 1
+
+    def _parse(self, topic: str, raw: bytes) -> Any:
+        if topic == self.intake_name:
+            return parse_intake(raw)
+        try:
+            return parse_command(raw)
+        except InvalidMessage as exc:
+            # A re-keyed intake message travels on cases.commands.
+            if exc.reason != MessageErrorReason.UNKNOWN_TYPE:
+                raise
+            return parse_intake(raw)
+
+    async def _deadletter(self, event: Any, reason: str, detail: str) -> None:
+        """Send the original bytes, untouched, to ``deadletter``; the why travels in headers."""
+        message = event.message
+        headers = [
+            ("aduan.error.reason", str(reason).encode()),
+            ("aduan.error.detail", detail.encode()[:4096]),
+            ("aduan.source.topic", message.topic.encode()),
+            ("aduan.source.partition", str(message.partition).encode()),
+            ("aduan.source.offset", str(message.offset).encode()),
+            ("aduan.deadlettered_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        original = message.value if isinstance(message.value, bytes) else b""
+        await self.deadletter_topic.send(key=message.key, value=original, headers=headers)
+        self.stats.deadlettered += 1
+        counts = self.stats.deadletter_reasons
+        counts[str(reason)] = counts.get(str(reason), 0) + 1
+        log.warning(
+            "dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
+        )
+
+    # -- the SLA timer -------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Hand every due case to the case agent as a ``TimerFired`` command (same code path)."""
+        now = self.clock.now()
+        for case_id, _ in self.index.pop_due(now):
+            record = self.cases.get(case_id.encode())
+            if record is None or record.case.wake_at is None:
+                continue
+            timer = self.workflow.timer_message(record.case, now)
+            await self.commands_topic.send(key=case_id.encode(), value=encode(timer))
+            self.stats.timers_fired += 1
+
+    def _owned_partitions(self) -> set[int]:
+        return {
+            tp.partition
+            for tp in self.app.assignor.assigned_actives()
+            if tp.topic in (self.intake_name, self.commands_name)
+        }
+
+    def _owned_cases(self) -> Iterator[tuple[str, datetime | None]]:
+        owned = self._owned_partitions()
+        partitions = self.settings.topic_partitions
+        for key, record in self.cases.items():
+            if partition_for(key, partitions) in owned and not record.case.is_final:
+                yield key.decode(), record.case.wake_at
+
+    async def _rebuild_index(self) -> None:
+        self.index.rebuild(self._owned_cases())
+        self.ready = True
+        log.info("SLA deadline index rebuilt: %d cases scheduled", len(self.index))
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run_worker(self) -> None:
+        """Run until SIGINT/SIGTERM (blocking)."""
+        worker = faust.Worker(self.app, loglevel=self.settings.log_level)
+        try:
+            worker.execute_from_commandline()
+        finally:
+            self._stop.set()
+
+
+def create_engine(**overrides: Any) -> Engine:
+    """The app factory: settings from defaults < config file < environment < ``overrides``."""
+    return Engine(EngineSettings(**overrides))

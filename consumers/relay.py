@@ -1,0 +1,132 @@
+"""The event relay: publishes what the case agent wrote to its table, exactly once.
+
+The case agent's only output is its table (a faust table, whose changelog topic is the durable
+record of every case change, each with the events that change produced; see
+:mod:`consumers.records`). The relay consumes that changelog and, per batch and per partition, in
+one Kafka transaction: sends the outbox events to ``cases.events``, the snapshot to ``cases.state``
+and its own input offset. Readers with ``isolation_level=read_committed`` therefore see every event
+once, even when a worker is killed mid-batch: the open transaction is aborted when the partition's
+transactional producer is started again (same ``transactional_id``), and the batch is redone.
+
+Transactional ids are per changelog partition (``<app id>-relay-<p>``), which is what fences a
+zombie relay that still believes it owns a partition after a rebalance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError, ProducerFenced
+
+from consumers.records import unframe
+from consumers.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped here
+    def __init__(self, relay: EventRelay) -> None:
+        self._relay = relay
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._relay.release(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self._relay.acquire(list(assigned))
+
+
+class EventRelay:
+    """Changelog -> cases.events + cases.state, transactionally, for the partitions it is given."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.group_id = f"{settings.full_app_id}-relay"
+        self.events_topic = settings.topic("cases.events")
+        self.state_topic = settings.topic("cases.state")
+        self._producers: dict[int, AIOKafkaProducer] = {}
+        self._lock = asyncio.Lock()
+        self.published_events = 0
+        self.published_snapshots = 0
+
+    async def acquire(self, partitions: list[TopicPartition]) -> None:
+        async with self._lock:
+            for tp in partitions:
+                if tp.partition in self._producers:
+                    continue
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.settings.kafka_bootstrap,
+                    transactional_id=f"{self.settings.full_app_id}-relay-{tp.partition}",
+                    enable_idempotence=True,
+                    acks="all",
+                )
+                # start() runs InitProducerId: it fences an older producer with the same id and
+                # aborts the transaction that one left open.
+                await producer.start()
+                self._producers[tp.partition] = producer
+
+    async def release(self, partitions: list[TopicPartition]) -> None:
+        async with self._lock:
+            for tp in partitions:
+                producer = self._producers.pop(tp.partition, None)
+                if producer is not None:
+                    await producer.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            consumer.subscribe([self.settings.case_changelog_topic], listener=_Rebalance(self))
+            while not stop.is_set():
+                batches = await consumer.getmany(
+                    timeout_ms=self.settings.relay_poll_ms,
+                    max_records=self.settings.relay_batch_max,
+                )
+                for tp, records in batches.items():
+                    try:
+                        await self._publish(tp, records)
+                    except KafkaError as exc:
+                        # Nothing of the batch is visible (the transaction aborted): go back and
+                        # redo it; a fenced producer means another worker owns the partition now.
+                        log.warning("relay batch for %s not published (%s); redoing", tp, exc)
+                        if isinstance(exc, ProducerFenced):
+                            await self.release([tp])
+                        consumer.seek(tp, getattr(records[0], "offset"))  # noqa: B009
+        finally:
+            await consumer.stop()
+            await self.release([TopicPartition("", p) for p in list(self._producers)])
+
+    async def _publish(self, tp: TopicPartition, records: list[object]) -> None:
+        async with self._lock:
+            producer = self._producers.get(tp.partition)
+            if producer is None:  # revoked while we were fetching; the new owner redoes it
+                return
+            async with producer.transaction():
+                events = snapshots = 0
+                for record in records:
+                    key: bytes | None = getattr(record, "key", None)
+                    value: bytes | None = getattr(record, "value", None)
+                    if value is None:
+                        continue
+                    try:
+                        snapshot, *outbox = unframe(value)
+                    except ValueError as exc:
+                        log.error("skipping unreadable changelog record %s: %s", tp, exc)
+                        continue
+                    for event in outbox:
+                        await producer.send(self.events_topic, key=key, value=event)
+                    await producer.send(self.state_topic, key=key, value=snapshot)
+                    events += len(outbox)
+                    snapshots += 1
+                last_offset: int = getattr(records[-1], "offset")  # noqa: B009
+                await producer.send_offsets_to_transaction({tp: last_offset + 1}, self.group_id)
+            self.published_events += events
+            self.published_snapshots += snapshots

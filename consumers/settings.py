@@ -1,0 +1,135 @@
+"""Engine settings: each one declared once, with its type, default and environment variable.
+
+Precedence, lowest first: the defaults below < a YAML config file (``ADUAN_CONFIG``) < environment
+variables (``ADUAN_<NAME>``) < explicit keyword arguments (what tests and the CLI pass).
+Nothing here connects to anything; :func:`consumers.app.create_app` reads these values.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from consumers.topics import topic_name
+
+
+class EngineSettings(BaseSettings):
+    """Settings of one engine worker (and of the tools that talk to its topics)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ADUAN_", extra="forbid", frozen=True, validate_default=True
+    )
+
+    kafka_bootstrap: Annotated[list[str], NoDecode] = Field(
+        default=["127.0.0.1:9092"],
+        description="Kafka bootstrap servers, host:port; comma-separated in the environment.",
+    )
+    topic_prefix: str = Field(
+        default="",
+        description="Common topic prefix: 'masohi' gives 'masohi.cases.events' (and app id "
+        "'masohi.aduan').",
+    )
+    topic_partitions: int = Field(default=6, ge=1, description="Partitions of every topic.")
+    app_id: str = Field(
+        default="aduan",
+        description="Faust app id: the consumer group and the prefix of its internal topics.",
+    )
+    store: str = Field(
+        default="memory://",
+        description="Case table store: 'memory://' (rebuilt from the changelog at start) or "
+        "'rocksdb://' (rocksdict on disk under data_dir).",
+    )
+    data_dir: Path = Field(
+        default=Path("var/worker"), description="Where the worker keeps its local table files."
+    )
+    web_host: str = Field(default="127.0.0.1", description="Address of the worker's HTTP port.")
+    web_port: int = Field(
+        default=6066, ge=0, le=65535, description="Worker HTTP port (/clock, later /metrics)."
+    )
+    clock: Literal["system", "simulated"] = Field(
+        default="system",
+        description="'system' reads the wall clock; 'simulated' follows the clock control topic, "
+        "so tests and demos move weeks forward in seconds.",
+    )
+    simulated_start: AwareDatetime | None = Field(
+        default=None,
+        description="Start instant of the simulated clock before any control message arrives; "
+        "None = the wall clock at start.",
+    )
+    tick_interval: float = Field(
+        default=0.2, gt=0, le=5, description="Seconds between SLA timer ticks."
+    )
+    policy_file: Path | None = Field(
+        default=None, description="Policy YAML (SLA targets, agencies, routing); None = defaults."
+    )
+    relay_poll_ms: int = Field(
+        default=20, ge=1, description="How long the event relay waits for changelog records."
+    )
+    relay_batch_max: int = Field(
+        default=1000, ge=1, description="Changelog records per event-relay transaction at most."
+    )
+    max_message_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Larger intake messages are dead-lettered."
+    )
+    log_level: str = Field(default="info", description="Worker log level.")
+
+    @field_validator("kafka_bootstrap", mode="before")
+    @classmethod
+    def _split_brokers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("ADUAN_CONFIG")
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+    # -- derived names -------------------------------------------------------------------
+
+    def topic(self, name: str) -> str:
+        """Broker-side name of a topic: ``cases.events`` -> ``<prefix>.cases.events``."""
+        return topic_name(name, self.topic_prefix)
+
+    @property
+    def full_app_id(self) -> str:
+        return topic_name(self.app_id, self.topic_prefix)
+
+    @property
+    def broker_url(self) -> str:
+        """Faust's broker URL form: ``kafka://h1:p1;h2:p2``."""
+        return ";".join(f"kafka://{server}" for server in self.kafka_bootstrap)
+
+    @property
+    def case_changelog_topic(self) -> str:
+        """Faust names a table's changelog ``<app id>-<table>-changelog``."""
+        return f"{self.full_app_id}-cases-changelog"
+
+    @property
+    def clock_topic(self) -> str:
+        """Control topic of the simulated clock (one partition)."""
+        return self.topic("control.clock")
+
+    def initial_simulated_now(self, wall_now: datetime) -> datetime:
+        return self.simulated_start if self.simulated_start is not None else wall_now

@@ -1,0 +1,237 @@
+"""Drive real engine workers (subprocesses) through the topics only, on the simulated clock."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from consumers.clock import ClockControl
+from consumers.topics import TopicSpec, provision, topic_name, topic_specs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
+) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Worker:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    def _get(self, path: str) -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+                answer: dict[str, Any] = json.load(r)
+                return answer
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def stats(self) -> dict[str, Any] | None:
+        return self._get("/stats/")
+
+    def clock(self) -> datetime | None:
+        answer = self._get("/clock/")
+        return datetime.fromisoformat(answer["now"]) if answer else None
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, no final commit."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@dataclass
+class EventLog:
+    """A read_committed reader of one topic, accumulating everything it has seen."""
+
+    consumer: KafkaConsumer
+    records: list[Any] = field(default_factory=list)
+
+    def poll(self) -> list[Any]:
+        new: list[Any] = []
+        for batch in self.consumer.poll(timeout_ms=100).values():
+            new.extend(batch)
+        self.records.extend(new)
+        return new
+
+    def values(self) -> list[dict[str, Any]]:
+        return [json.loads(r.value) for r in self.records if r.value is not None]
+
+    def wait(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float, what: str
+    ) -> list[dict[str, Any]]:
+        def check() -> bool:
+            self.poll()
+            return predicate(self.values())
+
+        wait_for(check, timeout, what, interval=0.0)
+        return self.values()
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+class EngineHarness:
+    """One isolated engine deployment (its own topic prefix) on the shared test broker."""
+
+    def __init__(self, bootstrap: str, prefix: str, workdir: Path, start: datetime) -> None:
+        self.bootstrap = bootstrap
+        self.prefix = prefix
+        self.workdir = workdir
+        self.start = start
+        self.workers: list[Worker] = []
+        self.logs: list[EventLog] = []
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+
+    def topic(self, name: str) -> str:
+        return topic_name(name, self.prefix)
+
+    def provision(self, partitions: int = 6) -> None:
+        clock = TopicSpec(self.topic("control.clock"), 1, 1, {"cleanup.policy": "delete"})
+        result = provision(self.bootstrap, [*topic_specs(self.prefix, partitions), clock])
+        assert not result.drift, result.drift
+
+    def env(self, port: int, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            ADUAN_KAFKA_BOOTSTRAP=self.bootstrap,
+            ADUAN_TOPIC_PREFIX=self.prefix,
+            ADUAN_CLOCK="simulated",
+            ADUAN_SIMULATED_START=self.start.isoformat(),
+            ADUAN_WEB_PORT=str(port),
+            ADUAN_DATA_DIR=str(self.workdir / "data"),
+            ADUAN_LOG_LEVEL="info",
+            PYTHONPATH=str(REPO),
+        )
+        env.update(extra)
+        return env
+
+    def start_worker(self, name: str = "w1", wait_ready: bool = True, **extra: str) -> Worker:
+        port = free_port()
+        log_path = self.workdir / f"{name}.log"
+        log_file = log_path.open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "consumers.cli", "worker"],
+            env=self.env(port, **extra),
+            cwd=self.workdir,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        worker = Worker(name, process, port, log_path)
+        self.workers.append(worker)
+        if wait_ready:
+            self.wait_ready(worker)
+        return worker
+
+    def wait_ready(self, worker: Worker, timeout: float = 90) -> None:
+        def ready() -> bool:
+            if not worker.alive():
+                raise AssertionError(f"worker {worker.name} exited:\n{worker.log_tail()}")
+            stats = worker.stats()
+            return bool(stats and stats.get("ready"))
+
+        try:
+            wait_for(ready, timeout, f"worker {worker.name} to be ready", interval=0.2)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{worker.log_tail()}") from None
+
+    def publish(self, name: str, value: bytes, key: bytes | None = None) -> None:
+        self.producer.send(self.topic(name), key=key, value=value).get(timeout=10)
+
+    def publish_many(self, name: str, items: Iterable[tuple[bytes | None, bytes]]) -> int:
+        futures = [self.producer.send(self.topic(name), key=k, value=v) for k, v in items]
+        self.producer.flush(timeout=60)
+        for future in futures:
+            future.get(timeout=10)
+        return len(futures)
+
+    def set_clock(self, instant: datetime, timeout: float = 20) -> None:
+        """Move the simulated time and wait until every live worker has seen it."""
+        body = ClockControl(now=instant).model_dump_json().encode()
+        self.producer.send(self.topic("control.clock"), value=body, partition=0).get(timeout=10)
+        for worker in self.workers:
+            if worker.alive():
+                wait_for(
+                    lambda w=worker: (w.clock() or instant) >= instant and w.clock() is not None,
+                    timeout,
+                    f"worker {worker.name} clock to reach {instant.isoformat()}",
+                )
+
+    def reader(self, name: str) -> EventLog:
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            group_id=None,
+            consumer_timeout_ms=100,
+        )
+        topic = self.topic(name)
+        partitions = wait_for(
+            lambda: consumer.partitions_for_topic(topic), 20, f"metadata of {topic}"
+        )
+        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        consumer.seek_to_beginning()
+        log = EventLog(consumer)
+        self.logs.append(log)
+        return log
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for log in self.logs:
+            log.close()
+        self.producer.close()
