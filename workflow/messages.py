@@ -61,6 +61,7 @@ __all__ = [
     "Location",
     "MaladministrationCategory",
     "MessageErrorReason",
+    "RejectionCode",
     "RejectionReason",
     "ReportType",
     "Reporter",
@@ -921,9 +922,14 @@ class WithdrawnForMissingInformation(_Event):
     payload: TimerClosurePayload
 
 
+RejectionCode = Literal["unknown_case", "not_allowed_in_state", "guard_failed", "forbidden"]
+"""Why a command was rejected: no such case, the state does not allow it, a guard failed, or
+the actor's role may not send it."""
+
+
 class CommandRejectedPayload(_Model):
     command_type: str
-    reason_code: Literal["unknown_case", "not_allowed_in_state", "guard_failed", "forbidden"]
+    reason_code: RejectionCode
     detail: str
 
 

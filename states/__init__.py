@@ -1,0 +1,1 @@
+"""The complaint lifecycle declared as data: states, transition table, guards, checks, diagrams."""
