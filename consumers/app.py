@@ -125,11 +125,12 @@ class Engine:
         self.cases = app.Table(
             "cases",
             key_type=bytes,
-            key_serializer="raw",
-            value_serializer=CODEC_NAME,
             partitions=s.topic_partitions,
             extra_topic_configs={"min.compaction.lag.ms": str(CHANGELOG_MIN_COMPACTION_LAG_MS)},
         )
+        # faust derives a table's serializers from its value type; ours is a plain dataclass
+        # with its own codec, so name it before the changelog topic is first built.
+        self.cases.value_serializer = CODEC_NAME
         self.cases.on_recover(self._rebuild_index)
 
         async def case_agent(stream: Any) -> None:
@@ -298,6 +299,7 @@ class Engine:
 
     def run_worker(self) -> None:
         """Run until SIGINT/SIGTERM (blocking)."""
+        (self.settings.data_dir / self.settings.full_app_id).mkdir(parents=True, exist_ok=True)
         worker = faust.Worker(self.app, loglevel=self.settings.log_level)
         try:
             worker.execute_from_commandline()
