@@ -24,13 +24,13 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 from kafka.partitioner.default import murmur2
-from workflow.core import Workflow
 
 from consumers.clock import Clock, SimulatedClock, SystemClock, follow_clock_topic
 from consumers.records import CODEC_NAME, CaseRecord, register_codec
 from consumers.relay import EventRelay
 from consumers.settings import EngineSettings
 from consumers.timer import DeadlineIndex
+from workflow.core import Workflow
 from workflow.messages import (
     ComplaintSubmitted,
     InvalidMessage,
