@@ -1107,7 +1107,8 @@ def _from_object(data: Any, models: dict[str, Any], kind: str) -> Any:
     if version != SCHEMA_VERSION or isinstance(version, bool):
         raise InvalidMessage(
             MessageErrorReason.UNSUPPORTED_SCHEMA_VERSION,
-            f"schema_version: {str(version)[:20]!r} is not supported (supported: {SCHEMA_VERSION})",
+            f"schema_version: {json.dumps(version)[:20]} is not supported "
+            f"(supported: {SCHEMA_VERSION})",
         )
     try:
         return model.model_validate(data)
