@@ -1,0 +1,61 @@
+"""SMS gateway inbound webhook: a generic JSON shape and the form-encoded shape that
+Twilio-style gateways post (``From``, ``Body``, ``MessageSid``), with the short keyword format
+(see `consumers.adapters.base.parse_keyword_text`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from consumers.adapters.base import (
+    AdapterError,
+    ComplaintDraft,
+    build_complaint,
+    location_from,
+    parse_keyword_text,
+)
+from workflow.messages import Channel, ComplaintSubmitted
+
+
+class SmsInbound(BaseModel):
+    """One inbound SMS as the gateway provider reports it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: Annotated[str, Field(min_length=1, max_length=100)]
+    sender: Annotated[str, Field(min_length=3, max_length=40, alias="from")]
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+    received_at: AwareDatetime | None = None
+    to: Annotated[str | None, Field(max_length=40)] = None
+
+
+def sms_from_form(form: Mapping[str, str]) -> SmsInbound:
+    """Twilio-style form fields -> `SmsInbound` (AdapterError naming a missing field)."""
+    for field in ("MessageSid", "From", "Body"):
+        if not form.get(field):
+            raise AdapterError("invalid_payload", f"{field}: missing required field")
+    return SmsInbound.model_validate(
+        {"message_id": form["MessageSid"], "from": form["From"], "text": form["Body"]}
+    )
+
+
+def from_sms(
+    sms: SmsInbound, now: datetime, agency_codes: frozenset[str] = frozenset()
+) -> ComplaintSubmitted:
+    """An SMS -> intake; the message id is the provider's id; the sender is the reporter."""
+    report = parse_keyword_text(sms.text, agency_codes)
+    draft = ComplaintDraft(
+        channel=Channel.SMS,
+        channel_message_id=sms.message_id,
+        received_at=sms.received_at or now,
+        text=report.text,
+        subject=report.subject,
+        phone=sms.sender,
+        confidentiality=report.confidentiality,
+        agency_hint=report.agency_hint,
+        location=location_from(report.address),
+    )
+    return build_complaint(draft)

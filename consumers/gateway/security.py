@@ -1,0 +1,202 @@
+"""Who may call the gateway: channel API keys, operator bearer tokens, WhatsApp secrets.
+
+Secrets are stored hashed: the security file holds ``sha256:<hex>`` of each API key and operator
+token (they are long random strings, so a plain SHA-256 is enough; no password stretching is
+needed), compared with `hmac.compare_digest`. Generate a key and its hash with
+``aduan gateway new-key``.
+
+Security file (YAML)::
+
+    api_keys:
+      - id: web-portal                 # shown in logs and used as the rate-limit bucket
+        channels: [web, open311]       # channels this key may submit on
+        sha256: 9f86d08...
+    operators:
+      - id: op-ambon-07
+        role: verifier                 # verifier | agency_officer | escalation_officer | admin
+        agency: null                   # required for agency_officer
+        sha256: 60303ae...
+    whatsapp:
+      app_secret: "..."                # Meta app secret: X-Hub-Signature-256 HMAC key
+      verify_token: "..."              # the GET hub.verify_token handshake
+    reporter_key: null                 # not used by the gateway (the engine pseudonymises)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from workflow.messages import ActorRole
+
+
+class GatewayChannel(StrEnum):
+    """The intake routes an API key can be allowed on."""
+
+    WEB = "web"
+    SMS = "sms"
+    EMAIL = "email"
+    SOCIAL_MEDIA = "social_media"
+    SP4N_LAPOR = "sp4n_lapor"
+    OPEN311 = "open311"
+
+
+class OperatorRole(StrEnum):
+    """Roles of operator tokens."""
+
+    VERIFIER = "verifier"
+    AGENCY_OFFICER = "agency_officer"
+    ESCALATION_OFFICER = "escalation_officer"
+    ADMIN = "admin"
+
+    @property
+    def actor_role(self) -> ActorRole:
+        """The role the core checks commands against."""
+        return {
+            OperatorRole.VERIFIER: ActorRole.VERIFIER,
+            OperatorRole.AGENCY_OFFICER: ActorRole.AGENCY,
+            OperatorRole.ESCALATION_OFFICER: ActorRole.OFFICER,
+            OperatorRole.ADMIN: ActorRole.OFFICER,
+        }[self]
+
+
+_HASH = r"^sha256:[0-9a-f]{64}$"
+
+
+class ApiKey(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    channels: tuple[GatewayChannel, ...] = Field(min_length=1)
+    sha256: str = Field(pattern=_HASH)
+
+
+class Operator(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    role: OperatorRole
+    agency: str | None = None
+    sha256: str = Field(pattern=_HASH)
+
+    @model_validator(mode="after")
+    def _agency_for_officers(self) -> Operator:
+        if self.role is OperatorRole.AGENCY_OFFICER and not self.agency:
+            raise ValueError("an agency_officer needs an agency code")
+        return self
+
+
+class WhatsAppSecrets(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    app_secret: str = Field(min_length=8)
+    verify_token: str = Field(min_length=8)
+
+
+class SecurityConfig(BaseModel):
+    """The gateway's credentials (hashes only, apart from the WhatsApp shared secrets)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_keys: tuple[ApiKey, ...] = ()
+    operators: tuple[Operator, ...] = ()
+    whatsapp: WhatsAppSecrets | None = None
+
+    def find_key(self, presented: str) -> ApiKey | None:
+        """The API key whose hash matches ``presented`` (constant time per comparison)."""
+        digest = hash_secret(presented)
+        found = None
+        for key in self.api_keys:
+            if hmac.compare_digest(key.sha256, digest):
+                found = key
+        return found
+
+    def find_operator(self, presented: str) -> Operator | None:
+        """The operator whose token hash matches ``presented``."""
+        digest = hash_secret(presented)
+        found = None
+        for operator in self.operators:
+            if hmac.compare_digest(operator.sha256, digest):
+                found = operator
+        return found
+
+
+class SecurityFileError(ValueError):
+    """The security file is missing or invalid (message names the entry)."""
+
+
+def hash_secret(secret: str) -> str:
+    """``sha256:<hex>`` of a key or token as the security file stores it."""
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    """A fresh random key or token (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+def load_security(path: str | Path) -> SecurityConfig:
+    """Read and validate a security file; `SecurityFileError` names what is wrong."""
+    path = Path(path)
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise SecurityFileError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise SecurityFileError(f"{path}: not YAML ({exc})") from None
+    try:
+        return SecurityConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise SecurityFileError(f"{path}: {where}: {first['msg']}") from None
+
+
+#: Well-known development credentials (used only when no security file is configured).
+DEV_API_KEY = "dev-channel-key"
+DEV_TOKENS: dict[OperatorRole, str] = {
+    OperatorRole.VERIFIER: "dev-verifier-token",
+    OperatorRole.AGENCY_OFFICER: "dev-agency-token",
+    OperatorRole.ESCALATION_OFFICER: "dev-escalation-token",
+    OperatorRole.ADMIN: "dev-admin-token",
+}
+DEV_WHATSAPP = WhatsAppSecrets(app_secret="dev-whatsapp-secret", verify_token="dev-verify-token")
+DEV_AGENCY = "PUPR"
+
+
+def dev_security() -> SecurityConfig:
+    """Development credentials: one key for every channel, one token per role (agency PUPR)."""
+    return SecurityConfig(
+        api_keys=(
+            ApiKey(id="dev", channels=tuple(GatewayChannel), sha256=hash_secret(DEV_API_KEY)),
+        ),
+        operators=tuple(
+            Operator(
+                id=f"dev-{role.value.replace('_', '-')}",
+                role=role,
+                agency=DEV_AGENCY if role is OperatorRole.AGENCY_OFFICER else None,
+                sha256=hash_secret(token),
+            )
+            for role, token in DEV_TOKENS.items()
+        ),
+        whatsapp=DEV_WHATSAPP,
+    )
+
+
+def whatsapp_signature(app_secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` header value Meta sends for ``body``."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def check_whatsapp_signature(app_secret: str, body: bytes, header: str | None) -> bool:
+    """True when ``header`` is the HMAC-SHA256 of the raw body under the app secret."""
+    if not header:
+        return False
+    return hmac.compare_digest(whatsapp_signature(app_secret, body), header.strip())

@@ -1,0 +1,214 @@
+"""What each audience may see of a case: the public view, role-based operator views, Open311.
+
+Confidentiality rules (UU 37/2008 Pasal 24(2), SP4N-LAPOR! "anonim"/"rahasia"), on top of what
+the engine already removed (snapshots and events hold only a `ReporterView`):
+
+* public (no token): never any reporter data; a ``confidential`` case shows its state only (no
+  subject, text, location or history details) and is left out of Open311 listings;
+* ``agency_officer``: only cases referred to their agency; reporter identity only for
+  ``public`` reporters (no pseudonym, which would let them link an anonymous reporter's cases);
+* ``verifier``, ``escalation_officer``, ``admin``: the stored `ReporterView` (identity for
+  public reporters, a pseudonym at most for the others).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from consumers.gateway.security import Operator, OperatorRole
+from states.lifecycle import CaseState
+from workflow.case import Case
+from workflow.messages import Confidentiality, Event, ReporterView
+from workflow.policy import Policy
+from workflow.sla import Stage, deadline
+
+STATE_NOTES: dict[CaseState, str] = {
+    CaseState.RECEIVED: "Diterima, menunggu verifikasi.",
+    CaseState.VERIFYING: "Sedang diverifikasi.",
+    CaseState.AWAITING_INFORMATION: "Menunggu kelengkapan informasi dari pelapor.",
+    CaseState.VERIFIED: "Terverifikasi, akan diteruskan ke instansi.",
+    CaseState.REFERRED: "Diteruskan ke instansi yang berwenang.",
+    CaseState.IN_PROGRESS: "Sedang ditindaklanjuti oleh instansi.",
+    CaseState.RESOLVED: "Selesai ditindaklanjuti, menunggu konfirmasi pelapor.",
+    CaseState.CLOSED: "Selesai dan ditutup.",
+    CaseState.REJECTED: "Diarsipkan (tidak dapat ditindaklanjuti).",
+    CaseState.WITHDRAWN: "Dicabut atau ditutup karena informasi tidak dilengkapi.",
+}
+
+
+def is_confidential(case: Case) -> bool:
+    return case.reporter.confidentiality is Confidentiality.CONFIDENTIAL
+
+
+def agency_name(policy: Policy, code: str | None) -> str | None:
+    if code is None:
+        return None
+    try:
+        return policy.agency(code).name
+    except KeyError:
+        return code
+
+
+def expected_at(case: Case, policy: Policy) -> datetime | None:
+    """The deadline of the running stage clock (None when none runs or it is paused)."""
+    clock = case.timers.clock
+    if clock is None or case.is_final:
+        return None
+    agency = case.triage_agency if clock.stage is Stage.VERIFICATION else case.agency
+    known = {a.code for a in policy.agencies}
+    return deadline(clock, policy.calendar_for(agency if agency in known else None))
+
+
+def updated_at(case: Case, history: list[Event]) -> datetime:
+    return history[-1].occurred_at if history else case.opened_at
+
+
+def _opened(history: list[Event]) -> Any:
+    for event in history:
+        if event.type == "CaseOpened":
+            return event.payload
+    return None
+
+
+def public_view(case: Case, history: list[Event], policy: Policy) -> dict[str, Any]:
+    """What anyone holding the tracking number may see."""
+    due = expected_at(case, policy)
+    view: dict[str, Any] = {
+        "tracking_number": case.case_id,
+        "state": case.state.value,
+        "status": "closed" if case.is_final else "open",
+        "status_note": STATE_NOTES[case.state],
+        "agency": case.agency,
+        "agency_name": agency_name(policy, case.agency),
+        "opened_at": case.opened_at.isoformat(),
+        "updated_at": updated_at(case, history).isoformat(),
+        "expected_at": due.isoformat() if due else None,
+        "escalation_level": case.escalation_level,
+        "confidential": is_confidential(case),
+    }
+    if not is_confidential(case):
+        view["subject"] = case.subject
+        view["channel"] = case.channel.value
+        view["report_type"] = case.report_type.value
+        view["category"] = case.category.value if case.category else None
+    view["history"] = [{"type": e.type, "at": e.occurred_at.isoformat()} for e in history]
+    return view
+
+
+def may_see(operator: Operator, case: Case) -> bool:
+    """Agency officers see only the cases referred to their agency."""
+    if operator.role is OperatorRole.AGENCY_OFFICER:
+        return case.agency is not None and case.agency == operator.agency
+    return True
+
+
+def reporter_for(operator: Operator, reporter: ReporterView) -> dict[str, Any]:
+    data = reporter.model_dump(mode="json")
+    if operator.role is OperatorRole.AGENCY_OFFICER:
+        if reporter.confidentiality is not Confidentiality.PUBLIC:
+            data.update(name=None, phone=None, email=None)
+        data["pseudonym"] = None
+    return data
+
+
+def _event_for(operator: Operator, event: Event) -> dict[str, Any]:
+    data = event.model_dump(mode="json")
+    if event.type == "CaseOpened":
+        data["payload"]["reporter"] = reporter_for(operator, event.payload.reporter)
+    return data
+
+
+def operator_view(
+    operator: Operator, case: Case, history: list[Event], policy: Policy
+) -> dict[str, Any]:
+    """The full view a role may see (the caller has checked `may_see`)."""
+    view = public_view(case, history, policy)
+    snapshot = case.model_dump(mode="json", exclude={"applied"})
+    snapshot["reporter"] = reporter_for(operator, case.reporter)
+    opened = _opened(history)
+    view.update(
+        case=snapshot,
+        subject=case.subject,
+        text=opened.text if opened else None,
+        location=opened.location.model_dump(mode="json") if opened and opened.location else None,
+        attachments=[a.model_dump(mode="json") for a in opened.attachments] if opened else [],
+        external_reference=opened.external_reference if opened else None,
+        history=[_event_for(operator, e) for e in history],
+    )
+    return view
+
+
+# -- Open311 GeoReport v2 -------------------------------------------------------------------
+
+
+def open311_request(case: Case, history: list[Event], policy: Policy) -> dict[str, Any]:
+    """One service request in GeoReport v2 form."""
+    due = expected_at(case, policy)
+    opened = _opened(history)
+    hidden = is_confidential(case)
+    location = opened.location if opened and not hidden else None
+    text = None
+    if not hidden:
+        text = case.subject
+        if opened is not None:
+            body = opened.text.strip()
+            text = (
+                body if body.startswith(case.subject.rstrip("…")) else f"{case.subject}\n\n{body}"
+            )
+    return {
+        "service_request_id": case.case_id,
+        "status": "closed" if case.is_final else "open",
+        "status_notes": STATE_NOTES[case.state],
+        "service_name": _service_name(case.category.value if case.category else None),
+        "service_code": case.category.value if case.category else GENERAL_SERVICE,
+        "description": text,
+        "agency_responsible": agency_name(policy, case.agency or case.triage_agency),
+        "service_notice": None,
+        "requested_datetime": case.opened_at.isoformat(),
+        "updated_datetime": updated_at(case, history).isoformat(),
+        "expected_datetime": due.isoformat() if due else None,
+        "address": location.address if location else None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": location.latitude if location else None,
+        "long": location.longitude if location else None,
+        "media_url": None,
+    }
+
+
+GENERAL_SERVICE = "umum"
+
+SERVICES: dict[str, tuple[str, str]] = {
+    GENERAL_SERVICE: ("Pengaduan umum", "Keluhan pelayanan publik yang tidak masuk kategori lain"),
+    "penundaan_berlarut": ("Penundaan berlarut", "Layanan ditunda atau berlarut-larut"),
+    "tidak_memberikan_pelayanan": ("Tidak memberikan pelayanan", "Layanan tidak diberikan"),
+    "tidak_kompeten": ("Tidak kompeten", "Petugas tidak kompeten"),
+    "penyalahgunaan_wewenang": ("Penyalahgunaan wewenang", "Penyalahgunaan wewenang"),
+    "penyimpangan_prosedur": ("Penyimpangan prosedur", "Layanan menyimpang dari prosedur"),
+    "permintaan_imbalan": ("Permintaan imbalan (pungli)", "Permintaan uang, barang atau jasa"),
+    "tidak_patut": ("Tidak patut", "Perilaku petugas tidak patut"),
+    "berpihak": ("Berpihak", "Petugas berpihak"),
+    "diskriminasi": ("Diskriminasi", "Perlakuan diskriminatif"),
+    "konflik_kepentingan": ("Konflik kepentingan", "Konflik kepentingan petugas"),
+}
+
+
+def _service_name(code: str | None) -> str:
+    return SERVICES.get(code or GENERAL_SERVICE, SERVICES[GENERAL_SERVICE])[0]
+
+
+def open311_services() -> list[dict[str, Any]]:
+    """services.json: one service per maladministration type plus a general one."""
+    return [
+        {
+            "service_code": code,
+            "service_name": name,
+            "description": description,
+            "metadata": False,
+            "type": "realtime",
+            "keywords": code.replace("_", ","),
+            "group": "maladministrasi" if code != GENERAL_SERVICE else "umum",
+        }
+        for code, (name, description) in SERVICES.items()
+    ]
