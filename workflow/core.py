@@ -163,6 +163,7 @@ def event_id_for(message_id: str, index: int) -> str:
 
 _T = TypeVar("_T", bound=BaseModel)
 _DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
 _set = object.__setattr__
 
 
@@ -175,6 +176,7 @@ def _defaults(cls: type[BaseModel]) -> dict[str, Any]:
             if not field.is_required()
         }
         _DEFAULTS[cls] = found
+        _ALL_FIELDS[cls] = set(cls.model_fields)
     return found
 
 
@@ -183,7 +185,9 @@ def _new(cls: type[_T], **values: Any) -> _T:
     pydantic's costs ~5 µs per call, a third of the hot path's budget)."""
     obj = cls.__new__(cls)
     _set(obj, "__dict__", {**_defaults(cls), **values})
-    _set(obj, "__pydantic_fields_set__", set(values))
+    # Every field counts as set (the defaults are explicit); the set is shared and never mutated
+    # (the models are frozen).
+    _set(obj, "__pydantic_fields_set__", _ALL_FIELDS[cls])
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
@@ -200,6 +204,20 @@ def _replace(obj: _T, updates: dict[str, Any]) -> _T:
     _set(new, "__pydantic_extra__", None)
     _set(new, "__pydantic_private__", None)
     return new
+
+
+_KEYS: dict[str, str] = {}
+_KEYS_LIMIT = 4096
+
+
+def _key(message_id: str) -> str:
+    """`message_key`, memoised briefly: decide and evolve both need the key of one message."""
+    key = _KEYS.get(message_id)
+    if key is None:
+        if len(_KEYS) >= _KEYS_LIMIT:
+            _KEYS.clear()
+        key = _KEYS[message_id] = message_key(message_id)
+    return key
 
 
 def _earliest(timers: Timers) -> datetime | None:
@@ -316,7 +334,7 @@ class Workflow:
                     ),
                 )
             ]
-        if message_key(message.event_id) in case.applied:
+        if _key(message.event_id) in case.applied:
             return []
         if message.type == "TimerFired":
             return self._timer(case, message, now)
@@ -339,7 +357,7 @@ class Workflow:
             updates["state"] = state
         updates["version"] = case.version + 1
         if event.causation_id is not None:
-            key = message_key(event.causation_id)
+            key = _key(event.causation_id)
             applied = case.applied
             if not applied or applied[-1] != key:
                 updates["applied"] = (*applied[-(APPLIED_LIMIT - 1) :], key)
