@@ -111,6 +111,9 @@ class Engine:
             consumer_auto_offset_reset="earliest",
             broker_commit_every=1000,
             broker_commit_interval=0.5,
+            # A killed worker's partitions move to the others after this long.
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=2.0,
             web_enabled=True,
             web_bind=s.web_host,
             web_host=s.web_host,
