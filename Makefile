@@ -80,7 +80,7 @@ lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m mypy --strict deploy/kafka/kafkactl.py
 
 bench: install ## benchmarks (python -m bench, once it exists)
-	@if [ -e bench/__init__.py ] || [ -e bench/__main__.py ] || [ -e bench.py ]; then \
+	@if [ -e bench/__main__.py ] || [ -e bench.py ]; then \
 	  ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m bench; \
 	else echo "aduan: no benchmarks yet (bench/ comes with a later issue)"; fi
 
