@@ -61,7 +61,7 @@ stop: ## stop the local broker that make run/kafka-start started
 	@$(KAFKA) stop
 
 test: install ## the whole pytest suite against a broker on the test ports (19092/19093)
-	@mkdir -p var; started=0; \
+	@mkdir -p var; rm -f var/pytest.exitcode; started=0; \
 	if $(TEST_KAFKA) status >/dev/null 2>&1; then \
 	  echo "aduan: reusing the test broker already running on $(TEST_BOOTSTRAP)"; \
 	else \
