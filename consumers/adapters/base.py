@@ -131,7 +131,7 @@ _MARKERS: dict[str, Confidentiality] = {
     "RAHASIA": Confidentiality.CONFIDENTIAL,
     "ANONIM": Confidentiality.ANONYMOUS,
 }
-_KEYWORD = re.compile(r"^\s*(ADUAN|ADU|LAPOR)\b[\s#:]*(.*)$", re.IGNORECASE | re.DOTALL)
+_KEYWORD = re.compile(r"^\s*(ADUAN|ADU|LAPOR)\b[\s:]*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass
@@ -169,7 +169,7 @@ def parse_keyword_text(raw: str, agency_codes: frozenset[str] = frozenset()) -> 
         else:
             break
         rest = tail.strip()
-    parts = [p.strip() for p in rest.split("#")]
+    parts = [p.strip() for p in rest.lstrip("#").split("#")]
     if len(parts) >= 2 and parts[0] and parts[1]:
         address = "#".join(parts[2:]).strip() or None
         return KeywordReport(True, confidentiality, agency, parts[0], parts[1], address)

@@ -21,7 +21,7 @@ class SocialMention(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    platform: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,30}$")]
+    platform: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
     post_id: Annotated[str, Field(min_length=1, max_length=80)]
     author_handle: Annotated[str, Field(min_length=1, max_length=100)]
     author_name: Annotated[str | None, Field(max_length=200)] = None
