@@ -335,8 +335,8 @@ def start(inst: Instance, timeout: float) -> int:
                 return 0
             raise Failure(
                 f"stale pid file {inst.show(inst.pid_file)} (pid {pid} is not a running broker "
-                f"of this instance): clear it with `kafkactl.py --port {inst.port} stop` "
-                "(make stop / make clean), then start again"
+                f"of this instance): clear it with `python3 deploy/kafka/kafkactl.py --port "
+                f"{inst.port} stop` (or make clean), then start again"
             )
         for port in (inst.port, inst.controller_port):
             if port_in_use(inst.host, port):
