@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from consumers.adapters.base import (
     AdapterError,
@@ -37,9 +37,19 @@ def sms_from_form(form: Mapping[str, str]) -> SmsInbound:
     for field in ("MessageSid", "From", "Body"):
         if not form.get(field):
             raise AdapterError("invalid_payload", f"{field}: missing required field")
-    return SmsInbound.model_validate(
-        {"message_id": form["MessageSid"], "from": form["From"], "text": form["Body"]}
-    )
+    return parse_sms({"message_id": form["MessageSid"], "from": form["From"], "text": form["Body"]})
+
+
+def parse_sms(data: object) -> SmsInbound:
+    """Validate the JSON shape; AdapterError naming the fields otherwise."""
+    try:
+        return SmsInbound.model_validate(data)
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+        raise AdapterError("invalid_payload", detail) from None
 
 
 def from_sms(

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from consumers.adapters.base import AdapterError
 from consumers.adapters.email import from_email
-from consumers.adapters.sms import SmsInbound, from_sms, sms_from_form
+from consumers.adapters.sms import SmsInbound, from_sms, parse_sms, sms_from_form
 from consumers.adapters.social import LaporForward, SocialMention, from_lapor, from_social
 from consumers.adapters.web import (
     OperatorComplaint,
@@ -291,7 +291,7 @@ _SMS_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/SmsInbound"}},
+            "application/json": {"schema": SmsInbound.model_json_schema(by_alias=True)},
             "application/x-www-form-urlencoded": {
                 "schema": {
                     "type": "object",
@@ -321,7 +321,7 @@ async def intake_sms(
 ) -> Accepted:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media == "application/json":
-        sms = _validate(SmsInbound, await _json_body(request))
+        sms = parse_sms(await _json_body(request))
     elif media == "application/x-www-form-urlencoded":
         form = await request.form()
         sms = sms_from_form({k: v for k, v in form.items() if isinstance(v, str)})
@@ -458,19 +458,6 @@ def _parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise AdapterError("invalid_payload", f"the body is not JSON ({exc})") from None
-
-
-def _validate(model: type[SmsInbound], data: Any) -> SmsInbound:
-    from pydantic import ValidationError
-
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)
-        )
-        raise AdapterError("invalid_payload", detail) from None
 
 
 # -- cases ---------------------------------------------------------------------------------
