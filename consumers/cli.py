@@ -25,8 +25,12 @@ app = typer.Typer(
 )
 clock_app = typer.Typer(no_args_is_help=True, help="The simulated clock of tests and demos.")
 schema_app = typer.Typer(no_args_is_help=True, help="JSON Schemas of every message.")
+case_app = typer.Typer(no_args_is_help=True, help="Look at one case on the broker.")
+events_app = typer.Typer(no_args_is_help=True, help="The audit trail on cases.events.")
 app.add_typer(clock_app, name="clock")
 app.add_typer(schema_app, name="schema")
+app.add_typer(case_app, name="case")
+app.add_typer(events_app, name="events")
 
 
 class CliError(Exception):
@@ -223,6 +227,275 @@ def submit(
     finally:
         producer.close()
     typer.echo(complaint.derived_case_id)
+
+
+# -- reading the engine's topics -------------------------------------------------------------
+
+
+def _reader(
+    settings: Any, topic: str, partitions: list[int] | None = None
+) -> tuple[Any, dict[Any, int]]:
+    """A read_committed consumer assigned to ``topic`` from the beginning, and its end offsets."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            request_timeout_ms=15_000,
+        )
+    except KafkaError as exc:
+        raise CliError(
+            f"cannot reach Kafka at {','.join(settings.kafka_bootstrap)}: {exc}"
+        ) from None
+    known = consumer.partitions_for_topic(topic)
+    if not known:
+        consumer.close()
+        raise CliError(f"topic {topic} does not exist (run 'aduan topics')")
+    chosen = sorted(known) if partitions is None else partitions
+    tps = [TopicPartition(topic, p) for p in chosen]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    return consumer, consumer.end_offsets(tps)
+
+
+def _drain(consumer: Any, ends: dict[Any, int], on_batch: Any = None) -> Any:
+    """Yield every record up to the end offsets seen at the start."""
+    pending = {tp for tp, end in ends.items() if end > 0}
+    while pending:
+        batches = consumer.poll(timeout_ms=500)
+        for records in batches.values():
+            yield from records
+            if on_batch is not None:
+                on_batch(len(records))
+        for tp in list(pending):
+            if consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)
+
+
+def _partition_of(case_id: str, settings: Any, topic: str, consumer: Any) -> int:
+    from kafka.partitioner.default import murmur2
+
+    count = len(consumer.partitions_for_topic(topic) or ())
+    partition: int = (murmur2(case_id.encode()) & 0x7FFFFFFF) % max(count, 1)
+    return partition
+
+
+def _case_records(case_id: str, logical: str) -> list[Any]:
+    s = _settings()
+    topic = s.topic(logical)
+    probe, _ = _reader(s, topic)
+    partition = _partition_of(case_id, s, topic, probe)
+    probe.close()
+    consumer, ends = _reader(s, topic, [partition])
+    try:
+        return [r for r in _drain(consumer, ends) if r.key == case_id.encode()]
+    finally:
+        consumer.close()
+
+
+@case_app.command("show")
+def case_show(
+    case_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the snapshot as JSON.")] = False,
+) -> None:
+    """The latest snapshot of a case (from the compacted cases.state)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from workflow.case import Case
+
+    case_id = case_id.strip().upper()
+    records = [r for r in _case_records(case_id, "cases.state") if r.value is not None]
+    if not records:
+        raise CliError(f"no case {case_id} on cases.state")
+    case = Case.model_validate_json(records[-1].value)
+    if as_json:
+        typer.echo(case.model_dump_json(indent=2))
+        return
+    table = Table(title=f"case {case.case_id}", show_header=False)
+    for name, value in (
+        ("state", case.state.value),
+        ("agency", case.agency or f"(triage: {case.triage_agency})"),
+        ("escalation level", str(case.escalation_level)),
+        ("channel", case.channel.value),
+        ("subject", case.subject),
+        ("reporter", case.reporter.confidentiality.value),
+        ("opened at", case.opened_at.isoformat()),
+        ("next timer", case.wake_at.isoformat() if case.wake_at else "-"),
+        ("version", str(case.version)),
+    ):
+        table.add_row(name, value)
+    Console().print(table)
+
+
+@case_app.command("history")
+def case_history(case_id: str) -> None:
+    """Every event of a case, in order (from cases.events)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    case_id = case_id.strip().upper()
+    records = _case_records(case_id, "cases.events")
+    if not records:
+        raise CliError(f"no events for {case_id} on cases.events")
+    table = Table(title=f"history of {case_id}")
+    for column in ("#", "at", "event", "detail"):
+        table.add_column(column)
+    for i, record in enumerate(records, 1):
+        event = json.loads(record.value)
+        payload = event.get("payload") or {}
+        detail = ", ".join(
+            f"{k}={payload[k]}"
+            for k in ("agency", "level", "stage", "reason", "reason_code", "detail")
+            if payload.get(k) is not None
+        )
+        table.add_row(str(i), event.get("occurred_at", ""), event.get("type", "?"), detail)
+    Console().print(table)
+
+
+@events_app.command("tail")
+def events_tail(
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep waiting for new events.")
+    ] = False,
+    last: Annotated[int, typer.Option("--last", "-n", help="Show the last N events first.")] = 20,
+    case_id: Annotated[str | None, typer.Option("--case", help="Only this case.")] = None,
+) -> None:
+    """Print events from cases.events (one JSON line each)."""
+    s = _settings()
+    consumer, ends = _reader(s, s.topic("cases.events"))
+    wanted = case_id.strip().upper().encode() if case_id else None
+    try:
+        backlog = [r for r in _drain(consumer, ends) if wanted is None or r.key == wanted]
+        for record in backlog[-last:] if last > 0 else []:
+            typer.echo(record.value.decode(errors="replace"))
+        while follow:
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    if wanted is None or record.key == wanted:
+                        typer.echo(record.value.decode(errors="replace"))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+
+
+@app.command()
+def replay(
+    check: Annotated[
+        bool, typer.Option(help="Compare with the snapshots on cases.state; exit 1 on mismatch.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Write rebuilt snapshots as JSON lines.")] = None,
+) -> None:
+    """Rebuild every case from cases.events with the core's evolve; --check compares."""
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from workflow.case import Case
+    from workflow.core import Workflow
+    from workflow.messages import InvalidMessage, parse_event
+    from workflow.policy import load_policy
+
+    s = _settings()
+    workflow = Workflow(load_policy(s.policy_file))
+    consumer, ends = _reader(s, s.topic("cases.events"))
+    cases: dict[str, Case | None] = {}
+    bad = 0
+    try:
+        with Progress(transient=False) as progress:
+            task = progress.add_task("replaying cases.events", total=sum(ends.values()) or 1)
+            for record in _drain(consumer, ends, lambda n: progress.advance(task, n)):
+                try:
+                    event = parse_event(record.value)
+                    cases[event.case_id] = (
+                        workflow.evolve(cases.get(event.case_id), event)
+                        if not (
+                            cases.get(event.case_id) is None and event.type == "CommandRejected"
+                        )
+                        else cases.get(event.case_id)
+                    )
+                except (InvalidMessage, ValueError):
+                    bad += 1
+    finally:
+        consumer.close()
+    rebuilt = {k: v for k, v in cases.items() if v is not None}
+    console = Console()
+    states = Counter(c.state.value for c in rebuilt.values())
+    console.print(f"{len(rebuilt)} cases rebuilt, {bad} unreadable events")
+    for state, count in sorted(states.items()):
+        console.print(f"  {state:22} {count}")
+    if out is not None:
+        with out.open("w", encoding="utf-8") as fh:
+            for case in rebuilt.values():
+                fh.write(case.model_dump_json() + "\n")
+    if check:
+        consumer, ends = _reader(s, s.topic("cases.state"))
+        stored: dict[str, Case] = {}
+        try:
+            for record in _drain(consumer, ends):
+                if record.value is not None:
+                    case = Case.model_validate_json(record.value)
+                    stored[case.case_id] = case
+        finally:
+            consumer.close()
+        mismatches = [k for k in stored if rebuilt.get(k) != stored[k]]
+        console.print(f"{len(stored)} snapshots compared, {len(mismatches)} mismatches")
+        if mismatches:
+            raise CliError(f"replay differs from cases.state for {', '.join(mismatches[:5])}")
+
+
+@app.command()
+def gateway(
+    host: Annotated[str | None, typer.Option(help="Bind address (ADUAN_GATEWAY_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (ADUAN_GATEWAY_PORT).")] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option(help="Also listen for SMTP here (ADUAN_GATEWAY_SMTP_PORT).")
+    ] = None,
+) -> None:
+    """Run the HTTP intake gateway (channels, case lookup, Open311) until Ctrl-C."""
+    import uvicorn
+
+    from consumers.gateway.app import create_app
+    from consumers.gateway.security import SecurityFileError
+    from consumers.gateway.settings import GatewaySettings
+
+    overrides: dict[str, Any] = {
+        "gateway_host": host,
+        "gateway_port": port,
+        "gateway_smtp_port": smtp_port,
+    }
+    try:
+        settings = GatewaySettings(**{k: v for k, v in overrides.items() if v is not None})
+        application = create_app(settings)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CliError(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    except SecurityFileError as exc:
+        raise CliError(str(exc)) from None
+    typer.echo(
+        f"aduan gateway: http://{settings.gateway_host}:{settings.gateway_port}/docs on "
+        f"{','.join(settings.kafka_bootstrap)} (prefix {settings.topic_prefix or '-'})"
+    )
+    uvicorn.run(
+        application, host=settings.gateway_host, port=settings.gateway_port, log_level="info"
+    )
+
+
+@app.command()
+def keygen() -> None:
+    """Print a new random API key or operator token and the hash for the security file."""
+    from consumers.gateway.security import hash_secret, new_secret
+
+    secret = new_secret()
+    typer.echo(f"secret: {secret}")
+    typer.echo(f"sha256: {hash_secret(secret).removeprefix('sha256:')}")
 
 
 def main() -> None:
