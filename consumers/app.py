@@ -8,8 +8,8 @@ flushed (acks=all), so processing is at-least-once, and the case's memory of app
 makes a redelivered message a no-op.
 
 Topics read: ``complaints.intake`` and ``cases.commands`` (keyed by case id, co-partitioned with the
-case table). Written: the table changelog, ``cases.commands`` (re-keyed intake, SLA timer messages),
-``deadletter``, and ``cases.events`` only for rejections of commands to unknown cases.
+case table). Written: the table changelog, ``cases.commands`` (re-keyed intake, SLA timer messages)
+and ``deadletter`` (bad input, and commands for cases that do not exist).
 """
 
 from __future__ import annotations
@@ -125,15 +125,26 @@ class Engine:
         self.commands_topic = app.topic(self.commands_name, value_serializer="raw", **raw)
         self.events_topic = app.topic(s.topic("cases.events"), value_serializer="raw", **raw)
         self.deadletter_topic = app.topic(s.topic("deadletter"), value_serializer="raw", **raw)
-        self.cases = app.Table(
-            "cases",
+        # The changelog is built here rather than by faust, which would derive a JSON codec from
+        # the value type; ours carries the framed snapshot + outbox (consumers.records).
+        changelog = app.topic(
+            f"{s.full_app_id}-cases-changelog",
             key_type=bytes,
+            key_serializer="raw",
+            value_serializer=CODEC_NAME,
             partitions=s.topic_partitions,
-            extra_topic_configs={"min.compaction.lag.ms": str(CHANGELOG_MIN_COMPACTION_LAG_MS)},
+            compacting=True,
+            deleting=False,
+            acks=False,
+            internal=True,
+            config={"min.compaction.lag.ms": str(CHANGELOG_MIN_COMPACTION_LAG_MS)},
+            maxsize=131_072,
+            allow_empty=True,
         )
-        # faust derives a table's serializers from its value type; ours is a plain dataclass
-        # with its own codec, so name it before the changelog topic is first built.
-        self.cases.value_serializer = CODEC_NAME
+        self.cases = app.Table(
+            "cases", key_type=bytes, partitions=s.topic_partitions, changelog_topic=changelog
+        )
+        self.cases.value_serializer = CODEC_NAME  # what send_changelog encodes with
         self.cases.on_recover(self._rebuild_index)
 
         async def case_agent(stream: Any) -> None:
@@ -222,10 +233,11 @@ class Engine:
         record = self.cases.get(case_key)
         case = record.case if record is not None else None
         if case is None and not isinstance(inbound, ComplaintSubmitted):
-            # Unknown case: record the rejection on the audit trail (nothing to keep in the table).
-            for rejection in self.workflow.decide(None, inbound, now):
-                await self.events_topic.send(key=case_key, value=encode(rejection))
-            self.stats.processed += 1
+            # No such case. cases.events is the exactly-once audit trail of cases that exist, so
+            # the rejection is recorded on deadletter (reason, original bytes, source offset).
+            rejection = self.workflow.decide(None, inbound, now)
+            detail = getattr(rejection[0].payload, "detail", "") if rejection else ""
+            await self._deadletter(event, "unknown_case", detail or f"no case {case_id}")
             return
         new_case, events = self.workflow.handle(case, inbound, now)
         if not events or new_case is None:

@@ -1,0 +1,1 @@
+"""The imperative shell on Kafka: the faust engine worker, the event relay, topics, CLI."""
