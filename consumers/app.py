@@ -50,7 +50,8 @@ CHANGELOG_MIN_COMPACTION_LAG_MS = 24 * 60 * 60 * 1000
 
 def partition_for(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2, as in Java) gives ``key``."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 @dataclass
@@ -120,11 +121,22 @@ class Engine:
             web_port=s.web_port,
             autodiscover=False,
         )
-        raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw"}
-        self.source = app.topic(self.intake_name, self.commands_name, value_serializer="raw", **raw)
-        self.commands_topic = app.topic(self.commands_name, value_serializer="raw", **raw)
-        self.events_topic = app.topic(s.topic("cases.events"), value_serializer="raw", **raw)
-        self.deadletter_topic = app.topic(s.topic("deadletter"), value_serializer="raw", **raw)
+
+        def raw_topic(*names: str, partitions: int | None = None) -> faust.TopicT:
+            """Bytes in, bytes out: the agent decodes itself, so bad input can be dead-lettered
+            with its original bytes."""
+            return app.topic(
+                *names,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=partitions,
+            )
+
+        self.source = raw_topic(self.intake_name, self.commands_name)
+        self.commands_topic = raw_topic(self.commands_name)
+        self.deadletter_topic = raw_topic(s.topic("deadletter"))
         # The changelog is built here rather than by faust, which would derive a JSON codec from
         # the value type; ours carries the framed snapshot + outbox (consumers.records).
         changelog = app.topic(
@@ -144,7 +156,7 @@ class Engine:
         self.cases = app.Table(
             "cases", key_type=bytes, partitions=s.topic_partitions, changelog_topic=changelog
         )
-        self.cases.value_serializer = CODEC_NAME  # what send_changelog encodes with
+        self.cases.value_serializer = CODEC_NAME  # type: ignore[attr-defined]  # not in TableT
         self.cases.on_recover(self._rebuild_index)
 
         async def case_agent(stream: Any) -> None:
@@ -165,7 +177,7 @@ class Engine:
 
         if isinstance(self.clock, SimulatedClock):
             simulated = self.clock
-            clock_topic = app.topic(s.clock_topic, partitions=1, value_serializer="raw", **raw)
+            clock_topic = raw_topic(s.clock_topic, partitions=1)
 
             async def follow_clock() -> None:
                 await clock_topic.maybe_declare()
@@ -175,7 +187,7 @@ class Engine:
 
         engine = self
 
-        class ClockView(View):  # type: ignore[misc]  # faust's View is untyped
+        class ClockView(View):
             async def get(self, request: Request) -> Response:
                 return self.json(
                     {
@@ -185,7 +197,7 @@ class Engine:
                     }
                 )
 
-        class StatsView(View):  # type: ignore[misc]
+        class StatsView(View):
             async def get(self, request: Request) -> Response:
                 return self.json(
                     {
