@@ -488,6 +488,29 @@ def gateway(
     )
 
 
+@app.command("run")
+def run_all(
+    gateway_port: Annotated[int, typer.Option(help="Gateway HTTP port.")] = 8080,
+) -> None:
+    """The main job: engine worker + HTTP gateway as child processes, until Ctrl-C."""
+    from consumers.supervisor import Service, cli, run
+
+    s = _settings()
+    services = [
+        Service(
+            "worker",
+            cli("worker"),
+            f"engine on {','.join(s.kafka_bootstrap)}, http://{s.web_host}:{s.web_port}/stats/",
+        ),
+        Service(
+            "gateway",
+            cli("gateway", "--port", str(gateway_port)),
+            f"http://127.0.0.1:{gateway_port}/docs (channels, case lookup, Open311)",
+        ),
+    ]
+    raise typer.Exit(run(services))
+
+
 @app.command()
 def keygen() -> None:
     """Print a new random API key or operator token and the hash for the security file."""
