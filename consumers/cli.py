@@ -488,6 +488,43 @@ def gateway(
     )
 
 
+@app.command()
+def notifier(
+    directory: Annotated[
+        Path | None, typer.Option(help="Officer directory YAML (ADUAN_NOTIFIER_DIRECTORY).")
+    ] = None,
+    check: Annotated[bool, typer.Option(help="Only check the directory, then exit.")] = False,
+) -> None:
+    """Run the notifier (SLA warnings, escalations, reminders to officers) until Ctrl-C."""
+    from consumers.notifier.directory import DirectoryError
+    from consumers.notifier.service import create_notifier, describe, run_notifier
+
+    try:
+        service = create_notifier(directory)
+    except (DirectoryError, ValidationError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    for line in describe(service.directory):
+        typer.echo(f"aduan notifier: {line}")
+    if check:
+        typer.echo("aduan notifier: directory ok")
+        return
+    typer.echo(
+        f"aduan notifier: {service.events_topic} on {','.join(service.engine.kafka_bootstrap)}"
+    )
+    run_notifier(service)
+
+
+@app.command("smtp-sink")
+def smtp_sink(
+    port: Annotated[int, typer.Option(help="SMTP port on 127.0.0.1.")] = 2525,
+    maildir: Annotated[Path, typer.Option(help="Where copies are kept.")] = Path("var/smtp-sink"),
+) -> None:
+    """A local SMTP sink that prints and keeps every message (for make run's notifier)."""
+    from consumers.notifier.sink import main as sink_main
+
+    raise typer.Exit(sink_main(["--port", str(port), "--maildir", str(maildir)]))
+
+
 @app.command("run")
 def run_all(
     gateway_port: Annotated[int, typer.Option(help="Gateway HTTP port.")] = 8080,
