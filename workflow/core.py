@@ -511,29 +511,16 @@ class Workflow:
         region = p.location.region_code if p.location is not None else None
         text = f"{p.subject}\n{p.text}"
         category = p.category.value if p.category is not None else None
-        decision = self._router.route(
+        ranked = self._router.rank(
             agency_hint=p.agency_hint,
             service=p.service,
             category=category,
             region_code=region,
             text=text,
+            limit=1 + _MAX_CANDIDATES,
         )
-        candidates: list[str] = []
-        exclude = [decision.agency]
-        last = decision
-        while not last.fallback and len(candidates) < _MAX_CANDIDATES:
-            last = self._router.route(
-                agency_hint=None,
-                service=p.service,
-                category=category,
-                region_code=region,
-                text=text,
-                exclude=exclude,
-            )
-            if last.fallback:
-                break
-            candidates.append(last.agency)
-            exclude.append(last.agency)
+        decision = ranked[0]
+        candidates = [d.agency for d in ranked[1:] if not d.fallback]
         triage = self.policy.triage_agency
         timers = self._start(Stage.VERIFICATION, triage, p.received_at)
         case_id = message.derived_case_id

@@ -82,30 +82,47 @@ class _Compiled:
     categories: frozenset[str]
     services: frozenset[str]
     keywords: re.Pattern[str] | None
+    folded_agency: str
+    decision: RoutingDecision
+    """What `Router.route` answers when this rule wins (built once: decisions are frozen)."""
 
-    @property
-    def specificity(self) -> int:
-        r = self.rule
-        return sum(bool(x) for x in (r.categories, r.services, r.region_codes, r.keywords))
+    def matches(self, cat: str | None, svc: str | None, region_code: str | None, text: str) -> bool:
+        if self.categories and cat not in self.categories:
+            return False
+        if self.services and svc not in self.services:
+            return False
+        prefixes = self.rule.region_codes
+        if prefixes and not (
+            region_code and any(_region_matches(p, region_code) for p in prefixes)
+        ):
+            return False
+        return self.keywords is None or self.keywords.search(text) is not None
 
-    def describe(self) -> str:
-        r = self.rule
-        label = r.name or f"routing[{self.index}]"
-        parts = [
-            f"{key}={','.join(vals)}"
-            for key, vals in (
-                ("categories", r.categories),
-                ("services", r.services),
-                ("region_codes", r.region_codes),
-                ("keywords", r.keywords),
-            )
-            if vals
-        ]
-        return f"{label} ({'; '.join(parts)})"
+
+def _specificity(rule: RoutingRule) -> int:
+    return sum(bool(x) for x in (rule.categories, rule.services, rule.region_codes, rule.keywords))
+
+
+def _describe(index: int, rule: RoutingRule) -> str:
+    label = rule.name or f"routing[{index}]"
+    parts = [
+        f"{key}={','.join(vals)}"
+        for key, vals in (
+            ("categories", rule.categories),
+            ("services", rule.services),
+            ("region_codes", rule.region_codes),
+            ("keywords", rule.keywords),
+        )
+        if vals
+    ]
+    return f"{label} ({'; '.join(parts)})"
+
+
+_NORMALIZED_LIMIT = 1024
 
 
 class Router:
-    """Routing rules compiled once; `route` is pure and cheap."""
+    """Routing rules compiled once; `route` and `rank` are pure and cheap."""
 
     def __init__(
         self,
@@ -129,13 +146,32 @@ class Router:
                     categories=frozenset(map(normalize_key, rule.categories)),
                     services=frozenset(map(normalize_key, rule.services)),
                     keywords=pattern,
+                    folded_agency=rule.agency.casefold(),
+                    decision=RoutingDecision(
+                        agency=rule.agency, rule=_describe(i, rule), fallback=False
+                    ),
                 )
             )
-        compiled.sort(key=lambda c: (-c.rule.priority, -c.specificity, c.index))
+        compiled.sort(key=lambda c: (-c.rule.priority, -_specificity(c.rule), c.index))
         self._rules: tuple[_Compiled, ...] = tuple(compiled)
         self.triage_agency = triage_agency
         known = {c.rule.agency for c in compiled} | set(agencies or ()) | {triage_agency}
         self._known = {code.casefold(): code for code in known}
+        self._hinted = {
+            folded: RoutingDecision(agency=code, rule="agency_hint", fallback=False)
+            for folded, code in self._known.items()
+        }
+        self._fallback = RoutingDecision(agency=triage_agency, rule="triage", fallback=True)
+        self._normalized: dict[str, str] = {}
+
+    def _normalize(self, value: str) -> str:
+        # Categories and services come from short closed-ish vocabularies: memoise (bounded).
+        found = self._normalized.get(value)
+        if found is None:
+            if len(self._normalized) >= _NORMALIZED_LIMIT:
+                self._normalized.clear()
+            found = self._normalized[value] = normalize_key(value)
+        return found
 
     def route(
         self,
@@ -152,26 +188,54 @@ class Router:
         ``text`` is the subject and body together. ``exclude`` lists agencies that returned the
         referral. An agency hint naming a known agency (case-insensitive) wins unless excluded.
         """
-        excluded = {e.casefold() for e in exclude}
+        return self.rank(
+            agency_hint=agency_hint,
+            service=service,
+            category=category,
+            region_code=region_code,
+            text=text,
+            exclude=exclude,
+            limit=1,
+        )[0]
+
+    def rank(
+        self,
+        *,
+        agency_hint: str | None,
+        service: str | None,
+        category: str | None,
+        region_code: str | None,
+        text: str,
+        exclude: Collection[str] = (),
+        limit: int | None = None,
+    ) -> list[RoutingDecision]:
+        """Every agency that could take the complaint, best first, in one pass over the rules.
+
+        The first decision is what `route` returns; each following one is what `route` would
+        return with every agency before it added to ``exclude`` (the hint counts only for the
+        first). The list ends with the triage fallback (``fallback=True``) unless ``limit``
+        (at least 1) cuts it short; each agency appears once.
+        """
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        excluded = {e.casefold() for e in exclude} if exclude else set()
+        ranked: list[RoutingDecision] = []
         if agency_hint:
-            code = self._known.get(agency_hint.strip().casefold())
-            if code is not None and code.casefold() not in excluded:
-                return RoutingDecision(agency=code, rule="agency_hint", fallback=False)
-        cat = normalize_key(category) if category else None
-        svc = normalize_key(service) if service else None
+            folded = agency_hint.strip().casefold()
+            hinted = self._hinted.get(folded)
+            if hinted is not None and folded not in excluded:
+                ranked.append(hinted)
+                if limit == 1:
+                    return ranked
+                excluded.add(folded)
+        cat = self._normalize(category) if category else None
+        svc = self._normalize(service) if service else None
         for c in self._rules:
-            r = c.rule
-            if r.agency.casefold() in excluded:
+            if c.folded_agency in excluded or not c.matches(cat, svc, region_code, text):
                 continue
-            if c.categories and cat not in c.categories:
-                continue
-            if c.services and svc not in c.services:
-                continue
-            if r.region_codes and not (
-                region_code and any(_region_matches(p, region_code) for p in r.region_codes)
-            ):
-                continue
-            if c.keywords is not None and not c.keywords.search(text):
-                continue
-            return RoutingDecision(agency=r.agency, rule=c.describe(), fallback=False)
-        return RoutingDecision(agency=self.triage_agency, rule="triage", fallback=True)
+            ranked.append(c.decision)
+            if len(ranked) == limit:
+                return ranked
+            excluded.add(c.folded_agency)
+        ranked.append(self._fallback)
+        return ranked
