@@ -1,0 +1,294 @@
+"""What to alert, to whom, and the words: pure functions of a domain event and the case snapshot.
+
+`plan_alert` turns one event from ``cases.events`` into an `Alert` (or None):
+
+* ``SlaWarningRaised`` -> kind ``warning`` to the liaison of the agency running the stage;
+* ``CaseEscalated`` -> kind ``escalation`` to the officers of the new level;
+* ``EscalationReminderIssued`` -> kind ``reminder`` to the officers of the top level.
+
+``SlaBreached`` needs no alert of its own: the engine follows every breach with ``CaseEscalated``
+(or, at the top, a reminder), and that alert says how late the stage is.
+
+`render` writes the subject and body in Indonesian (default) or English. An alert never carries
+anything about the reporter (not even the `ReporterView` of a public reporter): only the
+tracking number, agency, stage, level, deadline, lateness and the case URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from workflow.messages import (
+    CaseEscalated,
+    EscalationReminderIssued,
+    SlaWarningRaised,
+    Timers,
+)
+from workflow.policy import Policy
+from workflow.sla import Stage, deadline
+
+__all__ = ["Alert", "AlertKind", "CaseInfo", "plan_alert", "render"]
+
+AlertKind = Literal["warning", "escalation", "reminder"]
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """The little the notifier keeps per case from ``cases.state`` (no reporter, no text)."""
+
+    agency: str | None
+    triage_agency: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: AlertKind
+    case_id: str
+    event_id: str
+    level: int
+    """Escalation level alerted (warnings: the case's level when the event came, or 0)."""
+    agency: str | None
+    stage: Stage | None
+    occurred_at: datetime
+    threshold: float | None = None
+    deadline: datetime | None = None
+    tz: str = "Asia/Jayapura"
+
+    @property
+    def key(self) -> str:
+        """Idempotency key (case, kind, level): an alert is delivered once per key and target.
+
+        Warnings add stage and threshold (one per mark), reminders the event id (each reminder
+        is its own alert; the interval between them is kept by the notifier)."""
+        if self.kind == "warning":
+            pct = round((self.threshold or 0) * 100)
+            stage = self.stage.value if self.stage else "-"
+            return f"{self.case_id}|warning|L{self.level}|{stage}|{pct}"
+        if self.kind == "reminder":
+            return f"{self.case_id}|reminder|L{self.level}|{self.event_id}"
+        return f"{self.case_id}|escalation|L{self.level}"
+
+    @property
+    def late_by(self) -> timedelta | None:
+        if self.deadline is None or self.occurred_at <= self.deadline:
+            return None
+        return self.occurred_at - self.deadline
+
+    @property
+    def remaining(self) -> timedelta | None:
+        if self.deadline is None or self.occurred_at >= self.deadline:
+            return None
+        return self.deadline - self.occurred_at
+
+
+def _stage_agency(info: CaseInfo | None, stage: Stage | None) -> str | None:
+    if info is None:
+        return None
+    if stage is Stage.VERIFICATION or info.agency is None:
+        return info.triage_agency
+    return info.agency
+
+
+def _deadline(timers: Timers, agency: str | None, policy: Policy) -> datetime | None:
+    clock = timers.clock
+    if clock is None:
+        return None
+    try:
+        calendar = policy.calendar_for(agency)
+    except KeyError:
+        calendar = policy.calendar_for(None)
+    return deadline(clock, calendar)
+
+
+def plan_alert(event: Any, info: CaseInfo | None, level: int, policy: Policy) -> Alert | None:
+    """The alert ``event`` calls for, or None. ``level``: the case's current escalation level
+    (used for warnings), ``info``: the case's agencies from its latest snapshot."""
+    if isinstance(event, SlaWarningRaised):
+        stage: Stage | None = event.payload.stage
+        kind: AlertKind = "warning"
+        alert_level = level
+        threshold: float | None = event.payload.threshold
+    elif isinstance(event, CaseEscalated):
+        stage = event.payload.stage
+        kind, alert_level, threshold = "escalation", event.payload.level, None
+    elif isinstance(event, EscalationReminderIssued):
+        clock = event.payload.timers.clock
+        stage = clock.stage if clock is not None else None
+        kind, alert_level, threshold = "reminder", event.payload.level, None
+    else:
+        return None
+    agency = _stage_agency(info, stage)
+    try:
+        tz = policy.tz_for(agency)
+    except KeyError:
+        tz = policy.default_tz
+    return Alert(
+        kind=kind,
+        case_id=event.case_id,
+        event_id=event.event_id,
+        level=alert_level,
+        agency=agency,
+        stage=stage,
+        occurred_at=event.occurred_at,
+        threshold=threshold,
+        deadline=_deadline(event.payload.timers, agency, policy),
+        tz=tz,
+    )
+
+
+# -- words ----------------------------------------------------------------------------------------
+
+_STAGES = {
+    "id": {
+        Stage.VERIFICATION: "verifikasi dan disposisi",
+        Stage.FOLLOW_UP_PLAN: "rencana tindak lanjut",
+        Stage.RESOLUTION: "penyelesaian",
+        Stage.REPORTER_INFORMATION: "kelengkapan informasi pelapor",
+        Stage.REPORTER_CONFIRMATION: "konfirmasi pelapor",
+        Stage.ESCALATION: "tindak lanjut eskalasi",
+    },
+    "en": {
+        Stage.VERIFICATION: "verification and referral",
+        Stage.FOLLOW_UP_PLAN: "follow-up plan",
+        Stage.RESOLUTION: "resolution",
+        Stage.REPORTER_INFORMATION: "reporter information",
+        Stage.REPORTER_CONFIRMATION: "reporter confirmation",
+        Stage.ESCALATION: "escalation follow-up",
+    },
+}
+_MONTHS = {
+    "id": ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+}
+_ZONES = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+def format_instant(at: datetime, tz: str, language: str) -> str:
+    """``14 Des 2026 16:00 WIT``."""
+    local = at.astimezone(ZoneInfo(tz))
+    zone = _ZONES.get(tz) or local.strftime("%Z")
+    month = _MONTHS[language][local.month - 1]
+    return f"{local.day} {month} {local.year} {local:%H:%M} {zone}"
+
+
+def format_duration(delta: timedelta, language: str) -> str:
+    """``2 hari 7 jam`` / ``2 days 7 hours``; minutes below one hour."""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    words = {
+        "id": ("hari", "hari", "jam", "jam", "menit", "menit"),
+        "en": ("day", "days", "hour", "hours", "minute", "minutes"),
+    }[language]
+    parts = []
+    if days:
+        parts.append(f"{days} {words[0] if days == 1 else words[1]}")
+    if hours:
+        parts.append(f"{hours} {words[2] if hours == 1 else words[3]}")
+    if not days and (mins or not parts):
+        parts.append(f"{mins} {words[4] if mins == 1 else words[5]}")
+    return " ".join(parts)
+
+
+def render(
+    alert: Alert, language: str, policy: Policy, case_url: str, recipient_role: str
+) -> tuple[str, str]:
+    """(subject, body) of ``alert`` in ``language`` (``id`` or ``en``)."""
+    lang = "en" if language == "en" else "id"
+    agency_name = alert.agency or "?"
+    if alert.agency is not None:
+        try:
+            agency_name = f"{policy.agency(alert.agency).name} ({alert.agency})"
+        except KeyError:
+            agency_name = alert.agency
+    stage = _STAGES[lang][alert.stage] if alert.stage is not None else "-"
+    level_title = ""
+    if alert.level >= 1:
+        try:
+            ladder = policy.ladder_for(alert.agency) if alert.agency else policy.ladder_for(None)
+            level_title = ladder.level(alert.level).title
+        except KeyError:
+            level_title = ""
+    url = case_url.replace("{tracking}", alert.case_id)
+    due = format_instant(alert.deadline, alert.tz, lang) if alert.deadline else None
+    late = format_duration(alert.late_by, lang) if alert.late_by is not None else None
+    left = format_duration(alert.remaining, lang) if alert.remaining is not None else None
+    at = format_instant(alert.occurred_at, alert.tz, lang)
+    pct = round((alert.threshold or 0) * 100)
+
+    if lang == "id":
+        if alert.kind == "warning":
+            subject = f"[aduan] Peringatan SLA {pct}%: {alert.case_id} - {stage}"
+            head = f"Tahap {stage} pengaduan {alert.case_id} telah memakai {pct}% waktu layanan."
+        elif alert.kind == "escalation":
+            subject = f"[aduan] Eskalasi level {alert.level} ({level_title}): {alert.case_id}"
+            head = (
+                f"Pengaduan {alert.case_id} dieskalasi ke level {alert.level} ({level_title}) "
+                "karena tenggat terlewati."
+            )
+        else:
+            subject = f"[aduan] Pengingat eskalasi level {alert.level}: {alert.case_id}"
+            head = f"Pengaduan {alert.case_id} masih belum ditindaklanjuti di level tertinggi."
+        lines = [
+            f"Yth. {recipient_role},",
+            "",
+            head,
+            "",
+            f"Nomor pelacakan : {alert.case_id}",
+            f"Instansi (OPD)  : {agency_name}",
+            f"Tahap           : {stage}",
+        ]
+        if due:
+            lines.append(f"Tenggat         : {due}")
+        if late:
+            lines.append(f"Keterlambatan   : terlambat {late}")
+        elif left:
+            lines.append(f"Sisa waktu      : {left}")
+        lines += [
+            f"Waktu kejadian  : {at}",
+            "",
+            f"Lihat pengaduan : {url}",
+            "",
+            "Identitas pelapor tidak dicantumkan dalam pemberitahuan ini.",
+            "Pesan otomatis dari aduan; mohon tidak membalas email ini.",
+        ]
+    else:
+        if alert.kind == "warning":
+            subject = f"[aduan] SLA warning {pct}%: {alert.case_id} - {stage}"
+            head = f"The {stage} stage of complaint {alert.case_id} has used {pct}% of its time."
+        elif alert.kind == "escalation":
+            subject = f"[aduan] Escalation level {alert.level} ({level_title}): {alert.case_id}"
+            head = (
+                f"Complaint {alert.case_id} was escalated to level {alert.level} "
+                f"({level_title}) because its deadline passed."
+            )
+        else:
+            subject = f"[aduan] Escalation reminder level {alert.level}: {alert.case_id}"
+            head = f"Complaint {alert.case_id} is still not acted on at the top level."
+        lines = [
+            f"Dear {recipient_role},",
+            "",
+            head,
+            "",
+            f"Tracking number : {alert.case_id}",
+            f"Agency          : {agency_name}",
+            f"Stage           : {stage}",
+        ]
+        if due:
+            lines.append(f"Deadline        : {due}")
+        if late:
+            lines.append(f"Lateness        : {late} late")
+        elif left:
+            lines.append(f"Time left       : {left}")
+        lines += [
+            f"Occurred at     : {at}",
+            "",
+            f"Look it up      : {url}",
+            "",
+            "The reporter's identity is never included in these notifications.",
+            "Automatic message from aduan; please do not reply.",
+        ]
+    return subject, "\n".join(lines) + "\n"
