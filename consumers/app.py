@@ -22,10 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.web import Request, Response, View
 from kafka.partitioner.default import murmur2
+from prometheus_client import CollectorRegistry
 
 from consumers.clock import Clock, SimulatedClock, SystemClock, follow_clock_topic
+from consumers.metrics import EngineMetrics, new_registry
 from consumers.records import CODEC_NAME, CaseRecord, register_codec
 from consumers.relay import EventRelay
 from consumers.settings import EngineSettings
@@ -73,6 +76,7 @@ class Engine:
         *,
         policy: Policy | None = None,
         clock: Clock | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.settings = settings
         self.policy = policy if policy is not None else load_policy(settings.policy_file)
@@ -84,9 +88,21 @@ class Engine:
         else:
             self.clock = SystemClock()
         self.index = DeadlineIndex()
-        self.relay = EventRelay(settings)
+        # Metrics observe the engine (consumers.metrics); /metrics serves this registry.
+        self.registry = registry if registry is not None else new_registry()
+        self.metrics = EngineMetrics(
+            self.registry,
+            self.policy,
+            calendar=self.workflow.calendar,
+            owned_partitions=lambda: self._owned_partitions(),
+        )
+        self.relay = EventRelay(settings, on_published=self.metrics.published)
         self.stats = EngineStats()
         self.ready = False  # True once the case table has been recovered at least once
+        # The simulated clock must have replayed its control topic before the worker is ready.
+        self._clock_caught_up = asyncio.Event()
+        if not isinstance(self.clock, SimulatedClock):
+            self._clock_caught_up.set()
         self._stop = asyncio.Event()
 
         self.intake_name = settings.topic("complaints.intake")
@@ -158,6 +174,7 @@ class Engine:
         )
         self.cases.value_serializer = CODEC_NAME  # type: ignore[attr-defined]  # not in TableT
         self.cases.on_recover(self._rebuild_index)
+        self.cases.on_recover(self._recount_metrics)
 
         async def case_agent(stream: Any) -> None:
             async for event in stream.events():
@@ -181,7 +198,9 @@ class Engine:
 
             async def follow_clock() -> None:
                 await clock_topic.maybe_declare()
-                await follow_clock_topic(simulated, s.kafka_bootstrap, s.clock_topic, self._stop)
+                await follow_clock_topic(
+                    simulated, s.kafka_bootstrap, s.clock_topic, self._stop, self._clock_caught_up
+                )
 
             app.task(follow_clock)
 
@@ -202,7 +221,7 @@ class Engine:
                 return self.json(
                     {
                         **engine.stats.__dict__,
-                        "ready": engine.ready,
+                        "ready": engine.ready and engine._clock_caught_up.is_set(),
                         "owned_partitions": sorted(engine._owned_partitions()),
                         "relayed_events": engine.relay.published_events,
                         "relayed_snapshots": engine.relay.published_snapshots,
@@ -211,6 +230,9 @@ class Engine:
 
         app.page("/clock/")(ClockView)
         app.page("/stats/")(StatsView)
+        # faust's own sensor (consumer offsets and lag, commit latency, ...) on the same
+        # registry; it also serves the registry at /metrics.
+        setup_prometheus_sensors(app, "/metrics", registry=self.registry, name_prefix="aduan_faust")
         return app
 
     # -- the case agent ------------------------------------------------------------------
@@ -258,6 +280,7 @@ class Engine:
         self.cases[case_key] = CaseRecord(new_case, tuple(encode(e) for e in events))
         self.index.schedule(case_id, new_case.wake_at)
         self.stats.processed += 1
+        self.metrics.applied(message.partition, case, new_case, events, inbound.occurred_at, now)
 
     def _parse(self, topic: str, raw: bytes) -> Any:
         if topic == self.intake_name:
@@ -284,6 +307,7 @@ class Engine:
         original = message.value if isinstance(message.value, bytes) else b""
         await self.deadletter_topic.send(key=message.key, value=original, headers=headers)
         self.stats.deadlettered += 1
+        self.metrics.deadlettered(str(reason))
         counts = self.stats.deadletter_reasons
         counts[str(reason)] = counts.get(str(reason), 0) + 1
         log.warning(
@@ -316,6 +340,10 @@ class Engine:
         for key, record in self.cases.items():
             if partition_for(key, partitions) in owned and not record.case.is_final:
                 yield key.decode(), record.case.wake_at
+
+    async def _recount_metrics(self) -> None:
+        n = self.settings.topic_partitions
+        self.metrics.recount((partition_for(k, n), r.case) for k, r in self.cases.items())
 
     async def _rebuild_index(self) -> None:
         self.index.rebuild(self._owned_cases())

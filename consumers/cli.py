@@ -549,6 +549,20 @@ def run_all(
 
 
 @app.command()
+def demo(
+    prefix: Annotated[str, typer.Option(help="Topic prefix of the demo deployment.")] = "demo",
+    web_port: Annotated[int, typer.Option(help="HTTP port of the demo worker.")] = 6076,
+) -> None:
+    """One complaint through every stage on a simulated clock (starts its own worker)."""
+    from consumers.demo import run_with_own_worker
+
+    try:
+        run_with_own_worker(_settings(topic_prefix=prefix, web_port=web_port, clock="simulated"))
+    except (RuntimeError, TimeoutError) as exc:
+        raise CliError(str(exc)) from None
+
+
+@app.command()
 def keygen() -> None:
     """Print a new random API key or operator token and the hash for the security file."""
     from consumers.gateway.security import hash_secret, new_secret

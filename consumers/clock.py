@@ -67,9 +67,17 @@ class ClockControl(BaseModel):
 
 
 async def follow_clock_topic(
-    clock: SimulatedClock, bootstrap: list[str], topic: str, stop: asyncio.Event
+    clock: SimulatedClock,
+    bootstrap: list[str],
+    topic: str,
+    stop: asyncio.Event,
+    caught_up: asyncio.Event | None = None,
 ) -> None:
-    """Apply every control message of ``topic`` to ``clock`` until ``stop`` is set."""
+    """Apply every control message of ``topic`` to ``clock`` until ``stop`` is set.
+
+    ``caught_up`` is set once the messages that were on the topic at start have been applied, so
+    a restarted worker does not act on the start instant while the real simulated time is later.
+    """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
@@ -78,9 +86,14 @@ async def follow_clock_topic(
         partition = TopicPartition(topic, 0)
         consumer.assign([partition])
         await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        if caught_up is not None and end == 0:
+            caught_up.set()
         while not stop.is_set():
             batch = await consumer.getmany(partition, timeout_ms=50)
             for record in batch.get(partition, []):
+                if caught_up is not None and record.offset >= end - 1:
+                    caught_up.set()
                 try:
                     control = ClockControl.model_validate(json.loads(record.value or b""))
                 except ValueError as exc:
