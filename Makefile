@@ -25,11 +25,11 @@ TEST_KAFKA := $(KAFKACTL) --port $(ADUAN_TEST_KAFKA_PORT) \
 BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_KAFKA_PORT)
 TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 
-# The engine worker that `make run` starts (the real engine replaces the passthrough).
-WORKER ?= $(PY) -m consumers.passthrough
+# What `make run` starts in the foreground: engine worker + gateway (aduan run supervises them).
+MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install kafka-fetch kafka-start kafka-status topics run stop test lint bench clean
+.PHONY: help install kafka-fetch kafka-start kafka-status topics run demo stop test lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,10 +52,12 @@ kafka-status: ## is the local broker running and answering?
 topics: install kafka-start ## create the topics that are missing, report drift
 	@$(PY) -m consumers.topics --bootstrap $(BOOTSTRAP)
 
-run: install kafka-start topics ## broker + topics + engine worker in the foreground (Ctrl-C stops the worker)
+run: install kafka-start topics ## broker + topics + engine worker + gateway in the foreground (Ctrl-C stops them)
 	@echo "aduan: Kafka broker on $(BOOTSTRAP) (controller $(ADUAN_KAFKA_HOST):$(ADUAN_KAFKA_CONTROLLER_PORT), data var/kafka-$(ADUAN_KAFKA_PORT)/); it keeps running after Ctrl-C, 'make stop' stops it"
-	@echo "aduan: engine worker: $(WORKER)"
-	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(WORKER)
+	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(MAIN_JOB)
+
+demo: install kafka-start ## one complaint through every stage on a simulated clock (about a minute)
+	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m consumers.cli demo
 
 stop: ## stop the local broker that make run/kafka-start started
 	@$(KAFKA) stop
