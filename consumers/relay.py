@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError, ProducerFenced
@@ -41,8 +41,14 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
 class EventRelay:
     """Changelog -> cases.events + cases.state, transactionally, for the partitions it is given."""
 
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        *,
+        on_published: Callable[[bytes, Sequence[bytes]], None] | None = None,
+    ) -> None:
         self.settings = settings
+        self.on_published = on_published  # metrics: called per record once its batch commits
         self.group_id = f"{settings.full_app_id}-relay"
         self.events_topic = settings.topic("cases.events")
         self.state_topic = settings.topic("cases.state")
@@ -109,6 +115,7 @@ class EventRelay:
             producer = self._producers.get(tp.partition)
             if producer is None:  # revoked while we were fetching; the new owner redoes it
                 return
+            committed: list[tuple[bytes, list[bytes]]] = []
             async with producer.transaction():
                 events = snapshots = 0
                 for record in records:
@@ -126,7 +133,11 @@ class EventRelay:
                     await producer.send(self.state_topic, key=key, value=snapshot)
                     events += len(outbox)
                     snapshots += 1
+                    committed.append((snapshot, outbox))
                 last_offset: int = getattr(records[-1], "offset")  # noqa: B009
                 await producer.send_offsets_to_transaction({tp: last_offset + 1}, self.group_id)
             self.published_events += events
             self.published_snapshots += snapshots
+            if self.on_published is not None:
+                for snapshot, outbox in committed:
+                    self.on_published(snapshot, outbox)
