@@ -1,0 +1,281 @@
+"""The notifier's pure pieces: directory checks, routing, alert planning and words, retries."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from consumers.notifier.alerts import CaseInfo, format_duration, plan_alert, render
+from consumers.notifier.delivery import DeliveryFailed, RetryPolicy, deliver
+from consumers.notifier.directory import DirectoryError, Target, load_directory
+from workflow.messages import (
+    CaseEscalated,
+    CaseEscalatedPayload,
+    CaseReferred,
+    CaseReferredPayload,
+    SlaWarningPayload,
+    SlaWarningRaised,
+    Timers,
+)
+from workflow.policy import load_policy
+from workflow.sla import DayType, SlaClock, Stage
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "deploy" / "notifier" / "officers.yaml"
+POLICY = load_policy()
+T0 = datetime.fromisoformat("2026-12-07T09:00:00+09:00")
+
+GOOD = """
+smtp: {host: 127.0.0.1, port: 2525, sender: aduan@example.go.id, mode: insecure}
+officers:
+  - {id: a, name: A, role: Admin Penghubung, email: a@example.go.id}
+  - {id: b, name: B, role: Kepala OPD, webhook: "http://127.0.0.1:9/hook", language: en}
+agencies:
+  "*": {liaison: [a], levels: {2: [a]}}
+  DINKES: {levels: {1: [b]}}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "officers.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_sample_directory_is_valid_and_covers_every_level_of_every_agency() -> None:
+    directory = load_directory(SAMPLE, POLICY)
+    for agency in POLICY.agencies:
+        assert directory.liaisons(agency.code), agency.code
+        for level in range(1, POLICY.ladder_for(agency.code).top + 1):
+            assert directory.level_officers(agency.code, level), (agency.code, level)
+    assert [o.id for o in directory.level_officers("DINKES", 1)] == ["kadis-dinkes"]
+    assert [o.id for o in directory.level_officers("DINKES", 2)] == ["sekda", "inspektur"]
+
+
+def test_routes_fall_back_to_star_and_targets_are_built(tmp_path: Path) -> None:
+    directory = load_directory(write(tmp_path, GOOD), POLICY)
+    assert [o.id for o in directory.liaisons("DINKES")] == ["a"]
+    assert [o.id for o in directory.level_officers("DINKES", 1)] == ["b"]
+    assert directory.level_officers("PUPR", 1) == []
+    (email,) = directory.targets(directory.officer("a"))
+    assert email.url.startswith("mailto://127.0.0.1:2525?")
+    assert "to=a%40example.go.id" in email.url and "mode=insecure" in email.url
+    (hook,) = directory.targets(directory.officer("b"))
+    assert hook.url == "json://127.0.0.1:9/hook"
+    assert hook.id == "b/webhook"
+    assert directory.language_for(directory.officer("b")) == "en"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("DINKES: {levels: {1: [b]}}", "DINKES: {levels: {1: [kadis]}}"),
+            "officers.yaml: agencies.DINKES.levels.1[0]: unknown officer 'kadis'",
+        ),
+        (("DINKES:", "DINKESS:"), "officers.yaml: agencies.DINKESS: unknown agency 'DINKESS'"),
+        (
+            ("{2: [a]}", "{4: [a]}"),
+            "officers.yaml: agencies.*.levels.4: the escalation ladder has levels 1..3",
+        ),
+        (
+            ("email: a@example.go.id", "email: not-an-address"),
+            "officers.yaml: officers[0] (id 'a').email: not a valid email address",
+        ),
+        (
+            ('webhook: "http://127.0.0.1:9/hook"', "webhook: ftp://x"),
+            "officers.yaml: officers[1] (id 'b').webhook: a webhook must be an http:// or https://",
+        ),
+        (
+            ('webhook: "http://127.0.0.1:9/hook"', 'chat: ["nosuchservice://x"]'),
+            "officers.yaml: officers[1] (id 'b').chat[0]: not a URL apprise can send to",
+        ),
+        (("id: b,", "id: a,"), "officers.yaml: officers[1] (id 'a').id: duplicate officer id"),
+        (("role: Kepala OPD, ", ""), "officers.yaml: officers[1] (id 'b').role: missing required"),
+        (("liaison: [a]", "liason: [a]"), "officers.yaml: agencies.*.liason: unknown field"),
+    ],
+)
+def test_an_invalid_directory_fails_with_one_line_naming_the_entry(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    text = GOOD.replace(*change)
+    assert text != GOOD
+    with pytest.raises(DirectoryError) as info:
+        load_directory(write(tmp_path, text), POLICY)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(expected), message
+
+
+def test_email_without_smtp_and_officer_without_target_are_refused(tmp_path: Path) -> None:
+    no_smtp = "\n".join(line for line in GOOD.splitlines() if not line.startswith("smtp"))
+    with pytest.raises(DirectoryError, match=r"officers\[0\] \(id 'a'\).email: an email target"):
+        load_directory(write(tmp_path, no_smtp), POLICY)
+    bare = GOOD.replace(', webhook: "http://127.0.0.1:9/hook"', "")
+    with pytest.raises(DirectoryError, match=r"\(id 'b'\): no email, webhook or chat"):
+        load_directory(write(tmp_path, bare), POLICY)
+
+
+def clock(stage: Stage = Stage.FOLLOW_UP_PLAN) -> SlaClock:
+    # 5 working days of 8 h from Monday 09:00 WIT: deadline Monday 14 Dec 16:00 WIT.
+    return SlaClock(
+        stage=stage,
+        unit=DayType.WORKING,
+        started_at=T0,
+        budget_seconds=47.5 * 3600,
+        running_since=T0,
+    )
+
+
+def escalated(level: int, at: datetime) -> CaseEscalated:
+    return CaseEscalated(
+        event_id=f"e-{level}",
+        occurred_at=at,
+        case_id="ADU-TEST-0000-0001",
+        payload=CaseEscalatedPayload(
+            level=level, automatic=True, stage=Stage.FOLLOW_UP_PLAN, timers=Timers(clock=clock())
+        ),
+    )
+
+
+def test_an_escalation_is_planned_for_the_stage_agency_and_says_how_late() -> None:
+    info = CaseInfo(agency="DINKES", triage_agency="SETDA-TRIASE")
+    at = datetime.fromisoformat("2026-12-17T16:00:00+09:00")
+    alert = plan_alert(escalated(2, at), info, 2, POLICY)
+    assert alert is not None
+    assert (alert.kind, alert.level, alert.agency) == ("escalation", 2, "DINKES")
+    assert alert.key == "ADU-TEST-0000-0001|escalation|L2"
+    assert alert.late_by == timedelta(days=3)
+    subject, body = render(alert, "id", POLICY, "http://gw/v1/cases/{tracking}", "Sekda")
+    assert subject == (
+        "[aduan] Eskalasi level 2 (Sekretaris Daerah / Inspektorat): ADU-TEST-0000-0001"
+    )
+    assert "Instansi (OPD)  : Dinas Kesehatan (DINKES)" in body
+    assert "Tahap           : rencana tindak lanjut" in body
+    assert "Tenggat         : 14 Des 2026 16:00 WIT" in body
+    assert "Keterlambatan   : terlambat 3 hari" in body
+    assert "http://gw/v1/cases/ADU-TEST-0000-0001" in body
+    subject_en, body_en = render(alert, "en", POLICY, "http://gw/v1/cases/{tracking}", "Sekda")
+    assert subject_en.startswith("[aduan] Escalation level 2")
+    assert "Lateness        : 3 days late" in body_en
+
+
+def test_a_verification_warning_goes_by_the_triage_desk_and_shows_time_left() -> None:
+    event = SlaWarningRaised(
+        event_id="w1",
+        occurred_at=datetime.fromisoformat("2026-12-08T12:00:00+09:00"),
+        case_id="ADU-TEST-0000-0002",
+        payload=SlaWarningPayload(
+            stage=Stage.VERIFICATION, threshold=0.5, timers=Timers(clock=clock(Stage.VERIFICATION))
+        ),
+    )
+    info = CaseInfo(agency="DINKES", triage_agency="SETDA-TRIASE")
+    alert = plan_alert(event, info, 0, POLICY)
+    assert alert is not None
+    assert (alert.kind, alert.agency, alert.key) == (
+        "warning",
+        "SETDA-TRIASE",
+        "ADU-TEST-0000-0002|warning|L0|verification|50",
+    )
+    subject, body = render(alert, "id", POLICY, "x/{tracking}", "Admin")
+    assert subject == "[aduan] Peringatan SLA 50%: ADU-TEST-0000-0002 - verifikasi dan disposisi"
+    assert "Sisa waktu      : 6 hari 4 jam" in body
+
+
+def test_other_events_are_not_alerted() -> None:
+    event = CaseReferred(
+        event_id="r",
+        occurred_at=T0,
+        case_id="ADU-X",
+        payload=CaseReferredPayload(agency="DINKES", timers=Timers()),
+    )
+    assert plan_alert(event, None, 0, POLICY) is None
+
+
+def test_alerts_never_carry_reporter_fields() -> None:
+    alert = plan_alert(escalated(1, T0 + timedelta(days=8)), None, 1, POLICY)
+    assert alert is not None
+    _, body = render(alert, "id", POLICY, "x/{tracking}", "Kepala OPD")
+    fields = {f for f in alert.__dataclass_fields__}
+    assert not {"reporter", "name", "phone", "email", "subject", "text"} & fields
+    assert "Identitas pelapor tidak dicantumkan" in body
+
+
+def test_durations_read_naturally() -> None:
+    assert format_duration(timedelta(minutes=35), "id") == "35 menit"
+    assert format_duration(timedelta(days=1, hours=2), "en") == "1 day 2 hours"
+    assert format_duration(timedelta(days=2), "id") == "2 hari"
+
+
+def test_backoff_grows_with_jitter_and_stays_under_the_cap() -> None:
+    policy = RetryPolicy(base=0.5, cap=4.0)
+    rng = random.Random(7)
+    for retry, upper in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)]:
+        delays = {policy.delay(retry, rng) for _ in range(50)}
+        assert all(upper / 2 <= d <= upper for d in delays)
+        assert len(delays) > 1  # jitter
+
+
+class Flaky:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def send(self, target: Target, subject: str, body: str, severity: str) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise DeliveryFailed("connection refused")
+
+
+TARGET = Target(officer="a", channel="email", url="mailto://x", label="email a@x")
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+async def test_deliver_retries_until_it_succeeds_then_gives_up_after_max_attempts() -> None:
+    retries: list[int] = []
+    ok = await deliver(
+        Flaky(3),
+        TARGET,
+        "s",
+        "b",
+        "info",
+        RetryPolicy(max_attempts=5),
+        sleep=no_sleep,
+        on_retry=lambda n, _: retries.append(n),
+    )
+    assert (ok.delivered, ok.attempts, retries) == (True, 4, [1, 2, 3])
+    failed = await deliver(
+        Flaky(99), TARGET, "s", "b", "info", RetryPolicy(max_attempts=3), sleep=no_sleep
+    )
+    assert (failed.delivered, failed.attempts, failed.reason) == (False, 3, "connection refused")
+
+
+def test_amtool_accepts_the_alertmanager_config() -> None:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool not installed (Debian package prometheus-alertmanager; .ci/run has it)")
+    config = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
+    check = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    def route(*labels: str) -> str:
+        answer = subprocess.run(
+            [amtool, "config", "routes", "test", f"--config.file={config}", *labels],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return answer.stdout.strip()
+
+    assert route("agency=DINKES", "severity=critical") == "level-2-sekda-inspektorat,dinkes"
+    assert route("agency=DINKES", "severity=warning") == "dinkes-liaison"
+    assert route("alertname=AduanWorkerDown", "severity=critical") == "operators"
+    assert route("agency=BPBD", "severity=critical") == "level-2-sekda-inspektorat,kepala-opd"
