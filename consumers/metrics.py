@@ -494,3 +494,14 @@ def iter_table(
     """(partition, case) for every (key, CaseRecord) of the case table."""
     for key, record in items:
         yield partition_of(key), record.case
+
+
+def metrics_endpoint(registry: CollectorRegistry) -> Callable[[Any], Awaitable[Any]]:
+    """A Starlette/FastAPI endpoint serving ``registry`` in the Prometheus text format."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from starlette.responses import Response
+
+    async def endpoint(request: Any) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return endpoint

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
 
 from consumers.adapters.base import AdapterError
@@ -60,6 +61,7 @@ from consumers.gateway.views import (
     operator_view,
     public_view,
 )
+from consumers.metrics import HttpMetrics, metrics_endpoint, new_registry
 from workflow.messages import (
     COMMAND_TYPES,
     Attachment,
@@ -727,6 +729,7 @@ def create_app(
     feed_read_model: bool = True,
     policy: Policy | None = None,
     clock: Callable[[], datetime] | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     """Build the gateway. Injected ``publisher``/``read_model`` replace Kafka (tests);
     ``feed_read_model=False`` leaves the read model to the caller."""
@@ -790,6 +793,10 @@ def create_app(
         return settings.gateway_max_json_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    # Prometheus: /metrics (not in the OpenAPI document) and request counts by route template.
+    registry = registry if registry is not None else new_registry()
+    app.add_route("/metrics", metrics_endpoint(registry), include_in_schema=False)
+    app.add_middleware(HttpMetrics, registry=registry)
     return app
 
 
