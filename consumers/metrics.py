@@ -83,6 +83,7 @@ STAGE_BUCKETS = (3600.0, 14400.0, 28800.0, *(d * _DAY for d in (1, 2, 3, 5, 10, 
 #: From a message's occurred_at to the engine applying it: 5 ms .. 10 min.
 PROCESSING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600)
 
+_CHANNELS = frozenset(c.value for c in Channel)
 _TRIAGE_STAGES = frozenset({Stage.VERIFICATION, Stage.REPORTER_INFORMATION})
 _COUNTED_EVENTS = (b"CaseOpened", b"SlaWarningRaised", b"SlaBreached", b"CaseEscalated")
 _TYPE_MARKERS = tuple(b'"type":"' + name + b'"' for name in _COUNTED_EVENTS)
@@ -417,7 +418,7 @@ class EngineMetrics:
         payload = event["payload"]
         if type_ == "CaseOpened":
             channel = payload["channel"]
-            self.received.labels(channel=channel if channel in Channel else OTHER).inc()
+            self.received.labels(channel=channel if channel in _CHANNELS else OTHER).inc()
             return
         stage = payload.get("stage")
         agency = self.labels.agency(
