@@ -274,3 +274,23 @@ def test_bad_intake_goes_to_deadletter_and_valid_messages_around_it_are_processe
         assert int(headers["aduan.source.offset"]) >= 0
         assert record.key == b"bad-key"
     assert worker.alive()
+
+
+def test_rocksdb_store_keeps_cases_and_deadlines_across_a_restart(engine: EngineHarness) -> None:
+    """With the on-disk store, a restarted worker still knows the case and rebuilds its SLA
+    deadline index from the table: the verification breach still comes, from the new worker."""
+    first = engine.start_worker("r1", ADUAN_STORE="rocksdb://")
+    t = MONDAY_0900_WIT
+    complaint = b.complaint("web-form-rocks", t)
+    case_id = complaint.derived_case_id
+    send(engine, complaint, b.formal(case_id, t))
+    events = engine.reader("cases.events")
+    events.wait(has("FormalVerificationCompleted"), 30, "the formal verification")
+    first.stop()
+    second = engine.start_worker("r2", ADUAN_STORE="rocksdb://")
+    # Verification target: 3 working days -> close of Thu 10 Dec.
+    engine.set_clock(wit("2026-12-10T16:00:00"))
+    events.wait(has("SlaBreached", stage="verification"), 15, "the breach after the restart")
+    send(engine, b.material(case_id, t))
+    events.wait(has("CaseReferred"), 15, "the referral after the restart")
+    assert (second.stats() or {}).get("timers_fired", 0) >= 1
