@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -232,7 +232,8 @@ def test_an_escalation_reaches_the_officers_by_email_and_webhook_once(
         assert sekda["subject"].startswith("[aduan] Escalation level 2")  # English officer
         (hook,) = webhook.bodies
         assert hook["title"] == f"[aduan] Eskalasi level 1 (Kepala OPD): {case}"
-        assert "Dinas Kesehatan" in hook["message"] and hook["type"] == "failure"
+        assert "Dinas Kesehatan" in hook["message"]
+        assert hook["type"] == "failure"
 
         receipts = [
             json.loads(r.value)
@@ -254,7 +255,8 @@ def test_an_escalation_reaches_the_officers_by_email_and_webhook_once(
         finally:
             again.close()
         assert again.notifier.stats.delivered == 0
-        assert len(sink.messages) == 3 and len(webhook.bodies) == 1
+        assert len(sink.messages) == 3
+        assert len(webhook.bodies) == 1
     finally:
         controller.stop()
 
@@ -284,7 +286,9 @@ def test_smtp_down_for_10_seconds_then_back_gives_exactly_one_delivery(
         )
         assert len(sink.messages) == 1
         assert sink.messages[0][1] == ["sekda@malukutengahkab.go.id"]
-        assert stats.delivered == 1 and stats.deadlettered == 0 and stats.retried >= 3
+        assert stats.delivered == 1
+        assert stats.deadlettered == 0
+        assert stats.retried >= 3
     finally:
         notifier.close()
         if controller is not None:

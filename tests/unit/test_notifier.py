@@ -64,7 +64,8 @@ def test_routes_fall_back_to_star_and_targets_are_built(tmp_path: Path) -> None:
     assert directory.level_officers("PUPR", 1) == []
     (email,) = directory.targets(directory.officer("a"))
     assert email.url.startswith("mailto://127.0.0.1:2525?")
-    assert "to=a%40example.go.id" in email.url and "mode=insecure" in email.url
+    assert "to=a%40example.go.id" in email.url
+    assert "mode=insecure" in email.url
     (hook,) = directory.targets(directory.officer("b"))
     assert hook.url == "json://127.0.0.1:9/hook"
     assert hook.id == "b/webhook"
