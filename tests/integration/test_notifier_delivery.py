@@ -1,7 +1,7 @@
 """The notifier against real servers: Kafka, an aiosmtpd SMTP server, a local HTTP webhook.
 
 Events are published straight to ``cases.events`` (and snapshots to ``cases.state``), so these
-tests exercise the notifier alone; tests/e2e/test_notifier_e2e.py runs it behind a real engine.
+tests exercise the notifier alone, without an engine worker.
 """
 
 from __future__ import annotations
