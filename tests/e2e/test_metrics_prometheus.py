@@ -1,0 +1,295 @@
+"""A real Prometheus server scraping a real engine worker through a flow on the simulated clock.
+
+The test starts Debian's ``prometheus`` on a free port with a generated config (1 s scrape and
+evaluation) that loads deploy/prometheus/rules/recording.yml unchanged and a *test copy* of
+alerts.yml with ``for: 0s`` and every ``> N`` threshold lowered to ``> 0`` (and the backlog's
+``offset 6h`` to ``offset 1s``), so a handful of events makes the alerts fire within seconds.
+Then:
+
+* every PromQL expression of the dashboards and the rule files parses and returns data;
+* a forced SLA breach makes ``AduanSlaBreaches{agency="DINKES"}`` fire (``ALERTS``), and so do
+  ``AduanOverdueCases``, ``AduanDeadletterRate``, ``AduanGatewayDown`` and, once the worker is
+  stopped, ``AduanWorkerDown``;
+* after a worker restart, ``aduan_cases_open`` equals the open cases on ``cases.state``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e import builders as b
+from tests.e2e.conftest import MONDAY_0900_WIT
+from tests.e2e.harness import REPO, EngineHarness, EventLog, Worker, free_port, wait_for
+from tests.e2e.test_engine_flows import has, send, wit
+from workflow.case import Case
+
+PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
+AGENCY = "DINKES"
+
+
+class Prometheus:
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("prometheus")
+        if binary is None:
+            if os.environ.get("CI"):
+                pytest.fail("prometheus not found: .ci/run installs Debian's prometheus package")
+            pytest.skip("prometheus not installed (apt-get install prometheus)")
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.targets = workdir / "workers.json"
+        self.set_workers([])
+        (workdir / "recording.yml").write_text((PROMETHEUS_DIR / "rules/recording.yml").read_text())
+        (workdir / "alerts.yml").write_text(yaml.safe_dump(test_copy_of_alerts()))
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": ["recording.yml", "alerts.yml"],
+            "scrape_configs": [
+                {
+                    "job_name": "aduan-worker",
+                    "file_sd_configs": [{"files": [str(self.targets)], "refresh_interval": "1s"}],
+                },
+                # Nothing listens there: the gateway is "down" (AduanGatewayDown must fire).
+                {
+                    "job_name": "aduan-gateway",
+                    "static_configs": [{"targets": [f"127.0.0.1:{free_port()}"]}],
+                },
+            ],
+        }
+        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+        self.log = (workdir / "prometheus.log").open("wb")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+        )
+        wait_for(self.ready, 30, "Prometheus to be ready", interval=0.2)
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            if self.process.poll() is not None:
+                raise AssertionError((self.workdir / "prometheus.log").read_text()) from None
+            return False
+
+    def set_workers(self, workers: list[Worker]) -> None:
+        body = [{"targets": [f"127.0.0.1:{w.port}" for w in workers], "labels": {}}]
+        staging = self.targets.with_suffix(".tmp")
+        staging.write_text(json.dumps(body))
+        staging.replace(self.targets)
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """Instant query; AssertionError (with Prometheus' message) if it does not parse."""
+        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                answer = json.load(r)
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"{expr!r}: {exc.read().decode()}") from None
+        assert answer["status"] == "success", answer
+        result: list[dict[str, Any]] = answer["data"]["result"]
+        return result
+
+    def wait(self, expr: str, what: str, timeout: float = 30) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = wait_for(lambda: self.query(expr), timeout, what, 0.25)
+        return found
+
+    def firing(self, alert: str, what: str, **labels: str) -> list[dict[str, Any]]:
+        matchers = "".join(f',{k}="{v}"' for k, v in labels.items())
+        return self.wait(f'ALERTS{{alertname="{alert}",alertstate="firing"{matchers}}}', what)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.log.close()
+
+
+def rule_file(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((PROMETHEUS_DIR / "rules" / name).read_text())
+    return loaded
+
+
+def test_copy_of_alerts() -> dict[str, Any]:
+    rules = rule_file("alerts.yml")
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule["for"] = "0s"
+            expr = re.sub(r">\s*[0-9.]+\s*$", "> 0", rule["expr"].strip())
+            rule["expr"] = re.sub(r"offset \d+[smhd]", "offset 1s", expr)
+    return rules
+
+
+test_copy_of_alerts.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def dashboard_queries() -> Iterator[tuple[str, str]]:
+    path = REPO / "deploy" / "grafana" / "dashboards.py"
+    spec = importlib.util.spec_from_file_location("aduan_dashboards_e2e", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    for name in module.DASHBOARDS:
+        model = json.loads((path.parent / "dashboards" / name).read_text())
+        for title, expr in module.queries(model):
+            expr = expr.replace("$__rate_interval", "1m").replace("$agency", AGENCY)
+            yield f"{name}: {title}", expr
+
+
+def rule_queries() -> Iterator[tuple[str, str, str]]:
+    """(where, expression, what must return data): a recording rule's recorded series (the
+    zone rules each filter, so only together do they return data), an alert's compared value."""
+    for name in ("recording.yml", "alerts.yml"):
+        for group in rule_file(name)["groups"]:
+            for rule in group["rules"]:
+                if "record" in rule:
+                    yield f"{name}: {rule['record']}", rule["expr"], rule["record"]
+                else:
+                    yield f"{name}: {rule['alert']}", rule["expr"], without_condition(rule["expr"])
+
+
+def without_condition(expr: str) -> str:
+    """The value an alert compares (``X > 3`` -> ``X``; ``X == 0 or absent(X)`` -> ``X``),
+    with a 6 h offset shortened to what this short test has seen."""
+    expr = expr.strip().split(" or absent(")[0]
+    expr = re.sub(r"\s*(==|!=|>=|<=|>|<)\s*[0-9.]+\s*$", "", expr)
+    return re.sub(r"offset \d+[smhd]", "offset 1s", expr)
+
+
+def open_cases_on_state_topic(states: EventLog) -> Counter[tuple[str, str]]:
+    states.poll()
+    latest = {r.key: r.value for r in states.records if r.value is not None}
+    counts: Counter[tuple[str, str]] = Counter()
+    for value in latest.values():
+        case = Case.model_validate_json(value)
+        if not case.is_final:
+            counts[case.state.value, case.agency or case.triage_agency] += 1
+    return counts
+
+
+def open_cases_in_prometheus(prom: Prometheus, worker: Worker) -> Counter[tuple[str, str]]:
+    instance = f"127.0.0.1:{worker.port}"
+    found = prom.query(f'sum by (state, agency) (aduan_cases_open{{instance="{instance}"}}) > 0')
+    return Counter(
+        {(s["metric"]["state"], s["metric"]["agency"]): int(s["value"][1]) for s in found}
+    )
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[Prometheus]:
+    workdir = tmp_path / "prometheus"
+    workdir.mkdir()
+    prom = Prometheus(workdir)
+    try:
+        yield prom
+    finally:
+        prom.stop()
+
+
+def test_dashboards_rules_and_alerts_against_a_real_prometheus(
+    engine: EngineHarness, prometheus: Prometheus
+) -> None:
+    started = time.monotonic()
+    worker = engine.start_worker("w1")
+    prometheus.set_workers([worker])
+    # The counters must be scraped at 0 before anything happens, so increase() sees the events.
+    prometheus.wait('aduan_cases_resolved_total{agency="DINKES"}', "the first scrape")
+
+    t = MONDAY_0900_WIT
+    happy = b.complaint("prom-happy", t)
+    silent = b.complaint("prom-silent", t)
+    waiting = b.complaint("prom-waiting", t)
+    h, s = happy.derived_case_id, silent.derived_case_id
+    send(engine, happy, b.formal(h, t), b.material(h, t), b.accept(h, t), b.plan(h, t))
+    send(engine, b.resolve(h, t), b.confirm(h, t), silent, b.formal(s, t), b.material(s, t))
+    send(engine, waiting)
+    engine.publish("complaints.intake", b"this is not json", b"prom-bad")
+    events = engine.reader("cases.events")
+    events.wait(has("ResolutionConfirmed"), 30, "the happy case closed")
+    events.wait(has("CaseReferred"), 30, "the silent case referred")
+
+    engine.set_clock(wit("2026-12-10T09:00:00"))
+    events.wait(has("SlaWarningRaised", stage="follow_up_plan", threshold=0.5), 15, "50%")
+    engine.set_clock(wit("2026-12-14T16:00:00"))
+    events.wait(has("CaseEscalated", level=1), 15, "the escalation after the breach")
+
+    # The forced breach fires its alert (and the overdue case, the dead letter, the gateway).
+    prometheus.firing("AduanSlaBreaches", "the breach alert", agency=AGENCY, severity="critical")
+    prometheus.firing("AduanOverdueCases", "the overdue alert", agency=AGENCY)
+    prometheus.firing("AduanDeadletterRate", "the dead-letter alert", severity="warning")
+    prometheus.firing("AduanGatewayDown", "the gateway-down alert", severity="critical")
+    prometheus.wait("aduan:sla_compliance:percent30d", "a compliance figure")
+
+    # Every expression parses and returns data.
+    empty = []
+    for where, expr in dashboard_queries():
+        metric = re.fullmatch(r"label_values\((\w+), (\w+)\)", expr)
+        if metric:
+            found = prometheus.query(metric[1])
+            assert any(s["metric"].get(metric[2]) == AGENCY for s in found), where
+        elif not prometheus.query(expr):
+            empty.append((where, expr))
+    for where, expr, data in rule_queries():
+        prometheus.query(expr)  # parses and evaluates
+        if not prometheus.query(data):
+            empty.append((where, data))
+    assert not empty, f"expressions without data: {empty}"
+    compliance = prometheus.query(f'aduan:sla_compliance:percent30d{{agency="{AGENCY}"}}')
+    assert float(compliance[0]["value"][1]) == 100.0  # the one resolved case was on time
+    zone = prometheus.query(f'aduan:sla_compliance:zone{{agency="{AGENCY}"}}')
+    assert zone[0]["metric"]["zone"] == "green"
+
+    # Stop the worker: it is reported down.
+    worker.stop()
+    prometheus.firing(
+        "AduanWorkerDown", "the worker-down alert", instance=f"127.0.0.1:{worker.port}"
+    )
+
+    # A new worker recovers the table; its gauge equals the open cases on cases.state.
+    restarted = engine.start_worker("w2")
+    prometheus.set_workers([restarted])
+    states = engine.reader("cases.state")
+    expected = wait_for(
+        lambda: (c := open_cases_on_state_topic(states)) and sum(c.values()) == 2 and c,
+        30,
+        "two open cases on cases.state",
+    )
+    assert expected == {("referred", AGENCY): 1, ("received", "SETDA-TRIASE"): 1}
+    wait_for(
+        lambda: open_cases_in_prometheus(prometheus, restarted) == expected,
+        30,
+        f"aduan_cases_open of the restarted worker to equal {dict(expected)}",
+        interval=0.5,
+    )
+    print(f"real-Prometheus flow took {time.monotonic() - started:.1f}s")
