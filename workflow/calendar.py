@@ -13,6 +13,7 @@ agree to the microsecond.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -31,13 +32,18 @@ _ONE_DAY = timedelta(days=1)
 _MAX_IDLE_DAYS = 3660
 #: Name given to extra regional days off that come without a name.
 REGIONAL_DAY_OFF = "Hari libur daerah"
+#: Bound of the per-calendar memo of `close_of_nth_working_day` (cleared when full).
+_MEMO_LIMIT = 65536
 
 
 def to_us(instant: datetime) -> int:
     """Microseconds since the Unix epoch of an aware instant (exact integer arithmetic)."""
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"naive datetime {instant.isoformat()} has no UTC offset")
-    return (instant - _EPOCH) // _US
+    try:
+        return (instant - _EPOCH) // _US
+    except TypeError:
+        if instant.tzinfo is None or instant.utcoffset() is None:
+            raise ValueError(f"naive datetime {instant.isoformat()} has no UTC offset") from None
+        raise
 
 
 def _parse_clock_time(value: Any) -> Any:
@@ -114,6 +120,13 @@ class WorkingCalendar:
     once per year and cached, as are the office intervals of each date.
 
     ``extra_days_off`` may be an iterable of dates or a mapping from date to a name.
+
+    Office-time arithmetic is O(1) / O(log days): the calendar keeps, for a contiguous range of
+    local dates (grown a year at a time as instants outside it are asked about), each day's
+    opening and closing instant and the office time before it (a prefix sum). Office time up to
+    an instant is then one lookup, `working_us` a difference of two, and `add_working_us` a
+    binary search on the prefix sums. The day-by-day walks they replace are kept as
+    `_walk_working_us` / `_walk_add_working_us`, the reference the tests compare against.
     """
 
     def __init__(
@@ -132,6 +145,17 @@ class WorkingCalendar:
             self._extra = dict.fromkeys(extra_days_off, REGIONAL_DAY_OFF)
         self._holidays_by_year: dict[int, dict[date, str]] = {}
         self._intervals: dict[date, tuple[int, int] | None] = {}
+        # The prefix-sum index over local dates [_lo, _lo + len(_opens)) (ordinals).
+        self._lo = 0
+        self._opens: list[int] = []
+        """Opening instant (µs since the epoch) of each day; 0 on days without office time."""
+        self._closes: list[int] = []
+        """Closing instant of each day; 0 on days without office time."""
+        self._before: list[int] = []
+        """Office time (µs) from the first indexed day up to the start of each day."""
+        self._through: list[int] = []
+        """Office time (µs) from the first indexed day up to the end of each day."""
+        self._nth_close: dict[tuple[int, int], datetime] = {}
 
     def __repr__(self) -> str:
         return f"WorkingCalendar(tz={self.tz.key!r}, extra_days_off={len(self._extra)})"
@@ -197,8 +221,62 @@ class WorkingCalendar:
 
     # -- office time -----------------------------------------------------------------------
 
+    def _ordinal(self, instant: datetime) -> int:
+        """The local date of ``instant`` as an ordinal, inside the index (grown as needed)."""
+        o = instant.astimezone(self.tz).toordinal()
+        i = o - self._lo
+        if i < 0 or i >= len(self._opens):
+            self._cover(o)
+        return o
+
+    def _cover(self, ordinal: int) -> None:
+        """Grow the index to cover ``ordinal`` plus the rest of its year and the next year
+        (forwards: appended; backwards: rebuilt from the new first day)."""
+        year = date.fromordinal(ordinal).year
+        first = date(max(year, date.min.year + 1) - 1, 1, 1).toordinal()
+        last = date(min(year + 1, date.max.year - 1), 12, 31).toordinal()
+        if not self._opens or first < self._lo:
+            hi = max(last, self._lo + len(self._opens) - 1) if self._opens else last
+            self._lo, self._opens, self._closes, self._before, self._through = first, [], [], [], []
+            self._extend(hi)
+        else:
+            self._extend(last)
+
+    def _extend(self, last: int) -> None:
+        """Append the days after the indexed range up to ``last`` (an ordinal)."""
+        total = self._through[-1] if self._through else 0
+        for o in range(self._lo + len(self._opens), last + 1):
+            iv = self._interval(date.fromordinal(o))
+            self._before.append(total)
+            if iv is None:
+                self._opens.append(0)
+                self._closes.append(0)
+            else:
+                self._opens.append(iv[0])
+                self._closes.append(iv[1])
+                total += iv[1] - iv[0]
+            self._through.append(total)
+
+    def _office_until(self, i: int, us: int) -> int:
+        """Office time from the first indexed day up to ``us``, which falls on indexed day ``i``."""
+        o = self._opens[i]
+        if us <= o:
+            return self._before[i]
+        c = self._closes[i]
+        return self._before[i] + (us - o if us < c else c - o)
+
     def working_us(self, start: datetime, end: datetime) -> int:
         """Office time between two aware instants in whole microseconds (0 if end <= start)."""
+        s, e = to_us(start), to_us(end)
+        if e <= s:
+            return 0
+        # Both first: growing the index backwards for one would shift the other's prefix sum.
+        j = self._ordinal(end)
+        i = self._ordinal(start) - self._lo
+        return self._office_until(j - self._lo, e) - self._office_until(i, s)
+
+    def _walk_working_us(self, start: datetime, end: datetime) -> int:
+        """`working_us` by walking day by day (the reference implementation)."""
         s, e = to_us(start), to_us(end)
         if e <= s:
             return 0
@@ -225,6 +303,27 @@ class WorkingCalendar:
         For ``us <= 0`` this is ``start`` itself. The result is in this calendar's zone; when
         the budget runs out exactly at a closing time the result is that closing time.
         """
+        if us <= 0:
+            return start.astimezone(self.tz)
+        s = to_us(start)
+        first = self._ordinal(start) - self._lo
+        target = self._office_until(first, s) + us
+        through = self._through
+        idle = 0
+        while through[-1] < target:
+            grown = len(through)
+            self._extend(self._lo + grown + 365)
+            through = self._through
+            idle = idle + 1 if through[-1] == through[grown - 1] else 0
+            if idle > _MAX_IDLE_DAYS // 365:  # pragma: no cover - guarded by OfficeHours
+                raise ValueError("calendar has no working day in ten years")
+        # The first day whose office time reaches the target (always an office day: a day
+        # without office time has the same sum as the day before it).
+        i = bisect_left(through, target, first)
+        return self.from_us(self._opens[i] + target - self._before[i])
+
+    def _walk_add_working_us(self, start: datetime, us: int) -> datetime:
+        """`add_working_us` by walking day by day (the reference implementation)."""
         if us <= 0:
             return start.astimezone(self.tz)
         s = to_us(start)
@@ -279,8 +378,14 @@ class WorkingCalendar:
         The day of receipt is not counted: a complaint received on Monday (at any hour, even
         after closing) with ``n=3`` is due at Thursday's closing time, holidays permitting.
         ``n=0`` gives the closing time of the same day if it is a working day, else of the
-        next working day.
+        next working day. (Memoised per local date and ``n``.)
         """
-        iv = self._interval(self.nth_working_day(start, n))
-        assert iv is not None
-        return self.from_us(iv[1])
+        key = (start.astimezone(self.tz).toordinal(), n)
+        found = self._nth_close.get(key)
+        if found is None:
+            iv = self._interval(self.nth_working_day(start, n))
+            assert iv is not None
+            if len(self._nth_close) >= _MEMO_LIMIT:
+                self._nth_close.clear()
+            found = self._nth_close[key] = self.from_us(iv[1])
+        return found

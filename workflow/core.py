@@ -77,6 +77,7 @@ from workflow.messages import (
     ComplaintResolvedPayload,
     ComplaintSubmitted,
     ComplaintWithdrawn,
+    Confidentiality,
     EscalationReminderIssued,
     EscalationReminderPayload,
     Event,
@@ -91,6 +92,7 @@ from workflow.messages import (
     ReferralReturned,
     ReferralReturnedPayload,
     RejectionCode,
+    ReporterView,
     ResolutionConfirmed,
     ResolutionDisputed,
     ResolutionDisputedPayload,
@@ -110,6 +112,7 @@ from workflow.policy import Policy
 from workflow.sla import (
     ComplaintClass,
     SlaClock,
+    SlaTarget,
     Stage,
     deadline,
     deadline_for,
@@ -153,41 +156,50 @@ EVENT_STATE: dict[str, CaseState] = {
 """The state each state-changing event leads to (the others leave the state as it is)."""
 
 
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE_BYTES)
+
+
 def event_id_for(message_id: str, index: int) -> str:
     """Deterministic id of the ``index``-th event caused by message ``message_id``: the
     RFC 4122 version-5 UUID of ``"{message_id}#{index}"`` (same value as `uuid.uuid5`, built
     without the UUID object, which costs more than the hash)."""
-    h = hashlib.sha1(_NAMESPACE_BYTES + f"{message_id}#{index}".encode()).hexdigest()
+    sha = _NAMESPACE_SHA1.copy()
+    sha.update(f"{message_id}#{index}".encode())
+    h = sha.hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 _T = TypeVar("_T", bound=BaseModel)
-_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
-_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
+_TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], set[str]]] = {}
 _set = object.__setattr__
+_object_new = object.__new__
 
 
-def _defaults(cls: type[BaseModel]) -> dict[str, Any]:
-    found = _DEFAULTS.get(cls)
+def _template(cls: type[BaseModel]) -> tuple[dict[str, Any], set[str]]:
+    found = _TEMPLATES.get(cls)
     if found is None:
-        found = {
+        defaults = {
             name: field.get_default(call_default_factory=True)
             for name, field in cls.model_fields.items()
             if not field.is_required()
         }
-        _DEFAULTS[cls] = found
-        _ALL_FIELDS[cls] = set(cls.model_fields)
+        found = _TEMPLATES[cls] = (defaults, set(cls.model_fields))
     return found
 
 
 def _new(cls: type[_T], **values: Any) -> _T:
     """Build a model from values the core already validated (a leaner `model_construct`:
     pydantic's costs ~5 µs per call, a third of the hot path's budget)."""
-    obj = cls.__new__(cls)
-    _set(obj, "__dict__", {**_defaults(cls), **values})
-    # Every field counts as set (the defaults are explicit); the set is shared and never mutated
-    # (the models are frozen).
-    _set(obj, "__pydantic_fields_set__", _ALL_FIELDS[cls])
+    defaults, fields = _TEMPLATES.get(cls) or _template(cls)
+    obj = _object_new(cls)
+    if defaults:
+        merged = defaults.copy()
+        merged.update(values)
+        values = merged
+    _set(obj, "__dict__", values)
+    # Every field counts as set (the defaults are explicit). The set is shared and never mutated
+    # in place: the models are frozen and pydantic's model_copy copies it before adding to it.
+    _set(obj, "__pydantic_fields_set__", fields)
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
@@ -195,8 +207,7 @@ def _new(cls: type[_T], **values: Any) -> _T:
 
 def _replace(obj: _T, updates: dict[str, Any]) -> _T:
     """A copy of a frozen model with ``updates`` applied (no validation; see `_new`)."""
-    cls = obj.__class__
-    new = cls.__new__(cls)
+    new = _object_new(obj.__class__)
     values = obj.__dict__.copy()
     values.update(updates)
     _set(new, "__dict__", values)
@@ -218,6 +229,43 @@ def _key(message_id: str) -> str:
             _KEYS.clear()
         key = _KEYS[message_id] = message_key(message_id)
     return key
+
+
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def _case_id_for(channel: str, channel_message_id: str) -> str:
+    """`workflow.messages.case_id_for` without `base64.b32encode` (pure Python, slow): the
+    first 12 base32 characters of the 10-byte digest are its top 60 bits (a test checks the
+    two agree)."""
+    digest = hashlib.sha256(f"{channel}\x1f{channel_message_id}".encode()).digest()
+    n = int.from_bytes(digest[:8], "big") >> 4
+    c = "".join([_B32[(n >> shift) & 31] for shift in range(55, -1, -5)])
+    return f"ADU-{c[0:4]}-{c[4:8]}-{c[8:12]}"
+
+
+def _reporter_view(reporter: Any, key: bytes | None) -> ReporterView:
+    """`reporter_view`, with the common public case built without `model_construct` (fields in
+    declared order, as model_construct puts them, so the JSON is byte-identical)."""
+    if reporter.confidentiality is not Confidentiality.PUBLIC:
+        return reporter_view(reporter, key)
+    view = _object_new(ReporterView)
+    _set(
+        view,
+        "__dict__",
+        {
+            "confidentiality": reporter.confidentiality,
+            "name": reporter.name,
+            "phone": reporter.phone,
+            "email": reporter.email,
+            "pseudonym": None,
+            "contactable": reporter.phone is not None or reporter.email is not None,
+        },
+    )
+    _set(view, "__pydantic_fields_set__", _template(ReporterView)[1])
+    _set(view, "__pydantic_extra__", None)
+    _set(view, "__pydantic_private__", None)
+    return view
 
 
 def _earliest(timers: Timers) -> datetime | None:
@@ -263,6 +311,11 @@ class Workflow:
         self._known = frozenset(a.code for a in policy.agencies)
         self._calendars: dict[str | None, WorkingCalendar] = {}
         self._ladders: dict[str | None, EscalationLadder] = {}
+        # Pure functions of the (frozen) policy, memoised: the policy builds some of these
+        # values (targets, the reopen grace) anew on every call.
+        self._targets: dict[tuple[Stage, Any], SlaTarget] = {}
+        self._classes: dict[tuple[Any, str | None], ComplaintClass] = {}
+        self._reopen_grace = policy.sla.reopen_grace
         self._guards: dict[str, Guard] = _GUARD_FUNCTIONS
         missing = {g for t in self._table.values() for g in t.guards} - set(self._guards)
         if missing:
@@ -491,7 +544,9 @@ class Workflow:
 
     def _start(self, stage: Stage, agency: str | None, now: datetime, cls: Any = None) -> Timers:
         cal = self.calendar(agency)
-        target = self.policy.sla.target(stage, cls)
+        target = self._targets.get((stage, cls))
+        if target is None:
+            target = self._targets[stage, cls] = self.policy.sla.target(stage, cls)
         return self._running(start_clock(stage, target, now, cal), cal)
 
     def _escalation_restart(self, case: Case, clock: SlaClock | None, now: datetime) -> Any:
@@ -523,13 +578,13 @@ class Workflow:
         candidates = [d.agency for d in ranked[1:] if not d.fallback]
         triage = self.policy.triage_agency
         timers = self._start(Stage.VERIFICATION, triage, p.received_at)
-        case_id = message.derived_case_id
+        case_id = message.case_id or _case_id_for(p.channel, p.channel_message_id)
         payload = _new(
             CaseOpenedPayload,
             channel=p.channel,
             channel_message_id=p.channel_message_id,
             received_at=p.received_at,
-            reporter=reporter_view(p.reporter, self._reporter_key),
+            reporter=_reporter_view(p.reporter, self._reporter_key),
             subject=p.subject,
             text=p.text,
             report_type=p.report_type,
@@ -566,9 +621,10 @@ class Workflow:
         p = m.payload
         agency = p.agency or case.suggested_agency
         rule = "verifier" if p.agency else "routing"
-        cls = self.policy.sla.complaint_class(
-            p.complaint_class, case.category.value if case.category is not None else None
-        )
+        key = (p.complaint_class, case.category.value if case.category is not None else None)
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = self.policy.sla.complaint_class(*key)
         verified = self._event(
             CaseVerified,
             case.case_id,
@@ -685,7 +741,7 @@ class Workflow:
         timers = NO_TIMERS
         if clock is not None:
             cal = self.calendar(self._stage_agency(case, clock.stage))
-            reopened = reopen_clock(clock, now, cal, self.policy.sla.reopen_grace, self._thresholds)
+            reopened = reopen_clock(clock, now, cal, self._reopen_grace, self._thresholds)
             timers = self._running(reopened, cal)
         payload = _new(
             ResolutionDisputedPayload, actor=m.payload.actor, reason=m.payload.reason, timers=timers

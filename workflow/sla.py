@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 _US_PER_S = 1_000_000
+_set = object.__setattr__
 
 
 class DayType(StrEnum):
@@ -128,6 +129,26 @@ class SlaClock(BaseModel):
 
 # -- helpers -----------------------------------------------------------------------------------
 
+_CLOCK_FIELDS = set(SlaClock.model_fields)  # shared; model_copy copies it before updating
+
+
+def _new_clock(values: dict[str, object]) -> SlaClock:
+    """A clock from values these functions computed (already valid: no validation pass, which
+    costs microseconds per clock on the hot path). ``values`` holds every field."""
+    clock = SlaClock.__new__(SlaClock)
+    _set(clock, "__dict__", values)
+    _set(clock, "__pydantic_fields_set__", _CLOCK_FIELDS)
+    _set(clock, "__pydantic_extra__", None)
+    _set(clock, "__pydantic_private__", None)
+    return clock
+
+
+def _copy(clock: SlaClock, **updates: object) -> SlaClock:
+    """``clock.model_copy(update=updates)`` without pydantic's copy machinery."""
+    values = clock.__dict__.copy()
+    values.update(updates)
+    return _new_clock(values)
+
 
 def _measure_us(unit: DayType, start: datetime, end: datetime, cal: WorkingCalendar) -> int:
     if unit is DayType.WORKING:
@@ -162,8 +183,21 @@ def _elapsed_us(clock: SlaClock, now: datetime, cal: WorkingCalendar) -> int:
     return spent + _measure_us(clock.unit, clock.running_since, now, cal)
 
 
+_WARNINGS: dict[tuple[float, ...], tuple[float, ...]] = {}
+
+
+def _warnings(thresholds: Sequence[float]) -> tuple[float, ...]:
+    """The distinct warning fractions in (0, 1), ascending (memoised per thresholds tuple)."""
+    key = thresholds if isinstance(thresholds, tuple) else tuple(thresholds)
+    found = _WARNINGS.get(key)
+    if found is None:
+        found = _WARNINGS[key] = tuple(sorted({f for f in key if 0 < f < 1}))
+    return found
+
+
 def _pending(clock: SlaClock, thresholds: Sequence[float]) -> list[float]:
-    marks = sorted({f for f in thresholds if 0 < f < 1 and f not in clock.warned})
+    warned = clock.warned
+    marks = [f for f in _warnings(thresholds) if f not in warned]
     if not clock.breached:
         marks.append(1.0)
     return marks
@@ -195,12 +229,27 @@ def start_clock(stage: Stage, target: SlaTarget, now: datetime, cal: WorkingCale
     """
     end = deadline_for(target, now, cal)
     budget = _measure_us(target.unit, now, end, cal)
-    return SlaClock(
-        stage=stage,
-        unit=target.unit,
-        started_at=now,
-        budget_seconds=budget / _US_PER_S,
-        running_since=now,
+    if budget <= 0:  # cannot happen (a deadline is a later closing time); validate to be sure
+        return SlaClock(
+            stage=stage,
+            unit=target.unit,
+            started_at=now,
+            budget_seconds=budget / _US_PER_S,
+            running_since=now,
+        )
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"naive datetime {now.isoformat()} has no UTC offset")
+    return _new_clock(
+        {
+            "stage": stage,
+            "unit": target.unit,
+            "started_at": now,
+            "budget_seconds": budget / _US_PER_S,
+            "spent_seconds": 0.0,
+            "running_since": now,
+            "warned": (),
+            "breached": False,
+        }
     )
 
 
@@ -212,7 +261,7 @@ def pause_clock(clock: SlaClock, now: datetime, cal: WorkingCalendar) -> SlaCloc
     if clock.running_since is None:
         return clock
     spent = _elapsed_us(clock, now, cal)
-    return clock.model_copy(update={"spent_seconds": spent / _US_PER_S, "running_since": None})
+    return _copy(clock, spent_seconds=spent / _US_PER_S, running_since=None)
 
 
 def resume_clock(clock: SlaClock, now: datetime, cal: WorkingCalendar) -> SlaClock:
@@ -222,7 +271,7 @@ def resume_clock(clock: SlaClock, now: datetime, cal: WorkingCalendar) -> SlaClo
     """
     if clock.running_since is not None:
         return clock
-    return clock.model_copy(update={"running_since": now})
+    return _copy(clock, running_since=now)
 
 
 def reopen_clock(
@@ -246,12 +295,10 @@ def reopen_clock(
     elapsed = _elapsed_us(resumed, now, cal)
     if not resumed.breached and _budget_us(resumed) - elapsed >= grace_us:
         return resumed
-    extended = resumed.model_copy(
-        update={"budget_seconds": (elapsed + grace_us) / _US_PER_S, "breached": False}
-    )
+    extended = _copy(resumed, budget_seconds=(elapsed + grace_us) / _US_PER_S, breached=False)
     passed = {f for f in thresholds if 0 < f < 1 and elapsed >= _threshold_us(extended, f)}
     warned = tuple(sorted(set(extended.warned) | passed))
-    return extended.model_copy(update={"warned": warned})
+    return _copy(extended, warned=warned)
 
 
 def elapsed_seconds(clock: SlaClock, now: datetime, cal: WorkingCalendar) -> float:
@@ -329,7 +376,7 @@ def next_mark_at(
 def mark(clock: SlaClock, fraction: float) -> SlaClock:
     """Record a raised warning (``fraction`` < 1) or the breach (``fraction`` >= 1)."""
     if fraction >= 1.0:
-        return clock if clock.breached else clock.model_copy(update={"breached": True})
+        return clock if clock.breached else _copy(clock, breached=True)
     if fraction in clock.warned:
         return clock
-    return clock.model_copy(update={"warned": tuple(sorted((*clock.warned, fraction)))})
+    return _copy(clock, warned=tuple(sorted((*clock.warned, fraction))))
