@@ -529,7 +529,7 @@ def smtp_sink(
 def run_all(
     gateway_port: Annotated[int, typer.Option(help="Gateway HTTP port.")] = 8080,
 ) -> None:
-    """The main job: engine worker + HTTP gateway as child processes, until Ctrl-C."""
+    """The main job: engine worker, HTTP gateway, notifier and a local SMTP sink, until Ctrl-C."""
     from consumers.supervisor import Service, cli, run
 
     s = _settings()
@@ -543,6 +543,17 @@ def run_all(
             "gateway",
             cli("gateway", "--port", str(gateway_port)),
             f"http://127.0.0.1:{gateway_port}/docs (channels, case lookup, Open311)",
+        ),
+        Service(
+            "smtp-sink",
+            cli("smtp-sink", "--port", "2525", "--maildir", "var/smtp-sink"),
+            "SMTP sink on 127.0.0.1:2525 (local stand-in for a mail server; copies in "
+            "var/smtp-sink/)",
+        ),
+        Service(
+            "notifier",
+            cli("notifier"),
+            "escalation alerts from cases.events -> officers (deploy/notifier/officers.yaml)",
         ),
     ]
     raise typer.Exit(run(services))
