@@ -1,4 +1,4 @@
-"""From a silent agency to an officer's inbox: engine worker and notifier processes, a real SMTP server.
+"""From a silent agency to an officer's inbox: worker and notifier processes, a real SMTP server.
 
 Only public interfaces: the complaint goes in on complaints.intake, the verifier's commands on
 cases.commands, the simulated clock moves, and the test reads what the SMTP server received.
