@@ -494,6 +494,12 @@ def notifier(
         Path | None, typer.Option(help="Officer directory YAML (ADUAN_NOTIFIER_DIRECTORY).")
     ] = None,
     check: Annotated[bool, typer.Option(help="Only check the directory, then exit.")] = False,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            envvar="ADUAN_NOTIFIER_METRICS_PORT", help="Serve /metrics on 127.0.0.1 here (0 = off)."
+        ),
+    ] = 6068,
 ) -> None:
     """Run the notifier (SLA warnings, escalations, reminders to officers) until Ctrl-C."""
     from consumers.notifier.directory import DirectoryError
@@ -511,6 +517,13 @@ def notifier(
     typer.echo(
         f"aduan notifier: {service.events_topic} on {','.join(service.engine.kafka_bootstrap)}"
     )
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from consumers.notifier.metrics import notifier_registry
+
+        start_http_server(metrics_port, "127.0.0.1", registry=notifier_registry(service.stats))
+        typer.echo(f"aduan notifier: metrics on http://127.0.0.1:{metrics_port}/metrics")
     run_notifier(service)
 
 

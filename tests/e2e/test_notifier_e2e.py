@@ -6,8 +6,10 @@ cases.commands, the simulated clock moves, and the test reads what the SMTP serv
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from consumers.notifier.sink import start_sink
@@ -37,12 +39,14 @@ def test_a_silent_agency_alerts_its_head_by_email_without_the_confidential_repor
     directory = tmp_path / "officers.yaml"
     directory.write_text(DIRECTORY.format(smtp=controller.port))
     log = (tmp_path / "notifier.log").open("ab")
+    metrics_port = free_port()
     notifier = subprocess.Popen(
         [sys.executable, "-m", "consumers.cli", "notifier"],
         env=engine.env(
             free_port(),
             ADUAN_NOTIFIER_DIRECTORY=str(directory),
             ADUAN_NOTIFIER_GROUP_ID=f"{engine.prefix}-notifier",
+            ADUAN_NOTIFIER_METRICS_PORT=str(metrics_port),
         ),
         cwd=tmp_path,
         stdin=subprocess.DEVNULL,
@@ -87,6 +91,13 @@ def test_a_silent_agency_alerts_its_head_by_email_without_the_confidential_repor
             {m["subject"][:28] for m in liaison}
         )
         assert len(liaison) >= 2
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+            exposition = r.read().decode()
+        delivered = re.search(
+            r'^aduan_notifications_total\{outcome="delivered"\} (\S+)$', exposition, re.M
+        )
+        assert delivered is not None, exposition
+        assert float(delivered.group(1)) == len(sink.messages)
     finally:
         notifier.terminate()
         notifier.wait(timeout=30)
