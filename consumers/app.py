@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.stores.memory import Store as MemoryStore
 from faust.web import Request, Response, View
 from kafka.partitioner.default import murmur2
 from prometheus_client import CollectorRegistry
@@ -33,6 +33,7 @@ from consumers.records import CODEC_NAME, CaseRecord, register_codec
 from consumers.relay import EventRelay
 from consumers.settings import EngineSettings
 from consumers.timer import DeadlineIndex
+from workflow.case import Case
 from workflow.core import Workflow
 from workflow.messages import (
     ComplaintSubmitted,
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 #: Changelog records younger than this are never compacted away, so the relay (which reads the
 #: changelog as a stream) sees every intermediate case change even when it lags behind.
 CHANGELOG_MIN_COMPACTION_LAG_MS = 24 * 60 * 60 * 1000
+
+#: At most this many due cases are handed to the case agent per SLA timer tick.
+TIMERS_PER_TICK = 5_000
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -173,8 +177,11 @@ class Engine:
             "cases", key_type=bytes, partitions=s.topic_partitions, changelog_topic=changelog
         )
         self.cases.value_serializer = CODEC_NAME  # type: ignore[attr-defined]  # not in TableT
-        self.cases.on_recover(self._rebuild_index)
-        self.cases.on_recover(self._recount_metrics)
+        self.cases.on_recover(self._on_recovered)
+        # With the memory store the case agent keeps only the case in memory, not its outbox.
+        self._memory_store: Any = (
+            self.cases.data if isinstance(self.cases.data, MemoryStore) else None
+        )
 
         async def case_agent(stream: Any) -> None:
             async for event in stream.events():
@@ -225,6 +232,7 @@ class Engine:
                         "owned_partitions": sorted(engine._owned_partitions()),
                         "relayed_events": engine.relay.published_events,
                         "relayed_snapshots": engine.relay.published_snapshots,
+                        "relay_failures": engine.relay.failures,
                     }
                 )
 
@@ -263,6 +271,7 @@ class Engine:
             await self.commands_topic.send(key=case_key, value=raw)
             self.stats.rekeyed += 1
             return
+        await self._clock_caught_up.wait()  # set at once unless the clock is simulated
         now = self.clock.now()
         record = self.cases.get(case_key)
         case = record.case if record is not None else None
@@ -273,25 +282,36 @@ class Engine:
             detail = getattr(rejection[0].payload, "detail", "") if rejection else ""
             await self._deadletter(event, "unknown_case", detail or f"no case {case_id}")
             return
-        new_case, events = self.workflow.handle(case, inbound, now)
+        try:
+            new_case, events = self.workflow.handle(case, inbound, now)
+        except Exception as exc:  # a bug in the core must not ack-and-lose the message
+            log.exception(
+                "the core failed on %s[%s]@%s", message.topic, message.partition, message.offset
+            )
+            await self._deadletter(event, "internal_error", type(exc).__name__)
+            return
         if not events or new_case is None:
             self.stats.duplicates += 1
             return
         self.cases[case_key] = CaseRecord(new_case, tuple(encode(e) for e in events))
+        if self._memory_store is not None:
+            # The outbox has gone to the changelog; the in-memory copy needs only the case.
+            self._memory_store[case_key] = CaseRecord(new_case)
         self.index.schedule(case_id, new_case.wake_at)
         self.stats.processed += 1
         self.metrics.applied(message.partition, case, new_case, events, inbound.occurred_at, now)
 
     def _parse(self, topic: str, raw: bytes) -> Any:
+        limit = self.settings.max_message_bytes
         if topic == self.intake_name:
-            return parse_intake(raw)
+            return parse_intake(raw, limit)
         try:
-            return parse_command(raw)
+            return parse_command(raw, limit)
         except InvalidMessage as exc:
             # A re-keyed intake message travels on cases.commands.
             if exc.reason != MessageErrorReason.UNKNOWN_TYPE:
                 raise
-            return parse_intake(raw)
+            return parse_intake(raw, limit)
 
     async def _deadletter(self, event: Any, reason: str, detail: str) -> None:
         """Send the original bytes, untouched, to ``deadletter``; the why travels in headers."""
@@ -318,8 +338,12 @@ class Engine:
 
     async def tick(self) -> None:
         """Hand every due case to the case agent as a ``TimerFired`` command (same code path)."""
+        if not self._clock_caught_up.is_set():
+            return
         now = self.clock.now()
-        for case_id, _ in self.index.pop_due(now):
+        # Bounded per tick, so a jump of the clock (or a backlog after downtime) is spread over
+        # ticks instead of stalling the loop; the rest stays due for the next tick.
+        for case_id, _ in self.index.pop_due(now, limit=TIMERS_PER_TICK):
             record = self.cases.get(case_id.encode())
             if record is None or record.case.wake_at is None:
                 continue
@@ -334,19 +358,28 @@ class Engine:
             if tp.topic in (self.intake_name, self.commands_name)
         }
 
-    def _owned_cases(self) -> Iterator[tuple[str, datetime | None]]:
+    async def _on_recovered(self) -> None:
+        """After every recovery (start, restart, rebalance): rebuild the SLA deadline index for
+        the partitions this worker owns and recount the gauges, in one pass over the table that
+        yields to the event loop now and then (a million cases take seconds)."""
         owned = self._owned_partitions()
-        partitions = self.settings.topic_partitions
-        for key, record in self.cases.items():
-            if partition_for(key, partitions) in owned and not record.case.is_final:
-                yield key.decode(), record.case.wake_at
-
-    async def _recount_metrics(self) -> None:
         n = self.settings.topic_partitions
-        self.metrics.recount((partition_for(k, n), r.case) for k, r in self.cases.items())
-
-    async def _rebuild_index(self) -> None:
-        self.index.rebuild(self._owned_cases())
+        # The memory store remembers each key's partition; other stores need the hash.
+        known = getattr(self.cases.data, "_key_partition", None) or {}
+        pairs: list[tuple[int, Case]] = []
+        scheduled: list[tuple[str, datetime | None]] = []
+        for count, (key, record) in enumerate(list(self.cases.items()), 1):
+            partition = known.get(key)
+            if partition is None:
+                partition = partition_for(key, n)
+            case = record.case
+            pairs.append((partition, case))
+            if partition in owned and not case.is_final and case.wake_at is not None:
+                scheduled.append((key.decode(), case.wake_at))
+            if count % 10_000 == 0:
+                await asyncio.sleep(0)
+        self.metrics.recount(pairs)
+        self.index.rebuild(scheduled)
         self.ready = True
         log.info("SLA deadline index rebuilt: %d cases scheduled", len(self.index))
 

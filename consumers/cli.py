@@ -597,10 +597,21 @@ def keygen() -> None:
 
 
 def main() -> None:
+    from kafka.errors import KafkaError
+
     try:
         app()
     except CliError as exc:
         typer.echo(f"aduan: {exc}", err=True)
+        sys.exit(1)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or exc.title
+        typer.echo(f"aduan: {where}: {first['msg']}", err=True)
+        sys.exit(1)
+    except (KafkaError, OSError) as exc:
+        # Broker unreachable, timeouts, unwritable paths: one line, not a traceback.
+        typer.echo(f"aduan: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
 
 

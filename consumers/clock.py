@@ -54,6 +54,11 @@ class SimulatedClock:
             return True
         return False
 
+    def reset(self, instant: datetime) -> None:
+        """Jump to ``instant`` even backwards: only for the first control message a starting
+        worker replays, which is the deployment's real simulated time, earlier or not."""
+        self._now = instant
+
     def advance(self, delta: timedelta) -> None:
         self.set(self._now + delta)
 
@@ -89,6 +94,7 @@ async def follow_clock_topic(
         end = (await consumer.end_offsets([partition]))[partition]
         if caught_up is not None and end == 0:
             caught_up.set()
+        first = True
         while not stop.is_set():
             batch = await consumer.getmany(partition, timeout_ms=50)
             for record in batch.get(partition, []):
@@ -99,6 +105,9 @@ async def follow_clock_topic(
                 except ValueError as exc:
                     log.warning("ignoring bad clock control message at %s: %s", record.offset, exc)
                     continue
+                if first:
+                    clock.reset(control.now)
+                    first = False
                 if clock.set(control.now):
                     log.info("simulated clock now %s", control.now.isoformat())
     finally:

@@ -56,6 +56,7 @@ class EventRelay:
         self._lock = asyncio.Lock()
         self.published_events = 0
         self.published_snapshots = 0
+        self.failures = 0
 
     async def acquire(self, partitions: list[TopicPartition]) -> None:
         async with self._lock:
@@ -97,15 +98,23 @@ class EventRelay:
                     max_records=self.settings.relay_batch_max,
                 )
                 for tp, records in batches.items():
+                    if tp.partition not in self._producers and tp in consumer.assignment():
+                        # Still ours (e.g. after our producer was fenced by a zombie that
+                        # re-initialised later): take the partition's transactional id back.
+                        await self.acquire([tp])
                     try:
                         await self._publish(tp, records)
-                    except KafkaError as exc:
+                    except Exception as exc:
                         # Nothing of the batch is visible (the transaction aborted): go back and
-                        # redo it; a fenced producer means another worker owns the partition now.
-                        log.warning("relay batch for %s not published (%s); redoing", tp, exc)
+                        # redo it. A fenced producer is dropped and re-acquired on the next
+                        # round if the group still gives us the partition.
+                        self.failures += 1
+                        log.warning("relay batch for %s not published (%r); redoing", tp, exc)
                         if isinstance(exc, ProducerFenced):
                             await self.release([tp])
                         consumer.seek(tp, getattr(records[0], "offset"))  # noqa: B009
+                        if not isinstance(exc, KafkaError):
+                            await asyncio.sleep(1.0)  # not a broker hiccup: do not spin
         finally:
             await consumer.stop()
             await self.release([TopicPartition("", p) for p in list(self._producers)])

@@ -27,12 +27,14 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -86,6 +88,21 @@ MAX_TEXT_CHARS = 20_000
 MAX_NOTE_CHARS = 5_000
 MAX_ATTACHMENTS = 20
 MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
+
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
+
+
+def _plausible(value: datetime) -> datetime:
+    # A timestamp outside these years is a channel bug (or an attack on the SLA clock: year 1900
+    # escalates to the top at once, year 9999 overflows date arithmetic); refuse it at the door.
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
+"""A timestamp with an offset, within a plausible range of years."""
 
 _ID = Annotated[str, Field(min_length=1, max_length=128)]
 _CODE = Annotated[str, Field(min_length=1, max_length=64)]
@@ -327,7 +344,7 @@ NO_TIMERS = Timers()
 class _Envelope(_Model):
     event_id: _ID
     schema_version: Literal[1] = 1
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     case_id: _ID | None = None
     causation_id: _ID | None = None
     correlation_id: _ID | None = None
@@ -341,7 +358,7 @@ class ComplaintPayload(_Model):
 
     channel: Channel
     channel_message_id: _ID
-    received_at: AwareDatetime
+    received_at: Instant
     reporter: Reporter
     subject: Annotated[str, Field(min_length=1, max_length=MAX_SUBJECT_CHARS, repr=False)]
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, repr=False)]
@@ -616,7 +633,7 @@ class ReferBack(_Command):
 
 
 class TimerPayload(_Model):
-    due_at: AwareDatetime
+    due_at: Instant
 
 
 class TimerFired(_Command):
@@ -1067,11 +1084,13 @@ def _validation_detail(exc: ValidationError) -> str:
     return "; ".join(_describe(e) for e in exc.errors(include_url=False, include_input=False))
 
 
-def _decode(raw: bytes, models: dict[str, Any], kind: str) -> Any:
-    if len(raw) > MAX_MESSAGE_BYTES:
+def _decode(
+    raw: bytes, models: dict[str, Any], kind: str, max_bytes: int = MAX_MESSAGE_BYTES
+) -> Any:
+    if len(raw) > max_bytes:
         raise InvalidMessage(
             MessageErrorReason.OVERSIZED,
-            f"message is {len(raw)} bytes, the limit is {MAX_MESSAGE_BYTES}",
+            f"message is {len(raw)} bytes, the limit is {max_bytes}",
         )
     try:
         text = raw.decode("utf-8")
@@ -1122,15 +1141,15 @@ def _kind(data: Any) -> str:
     )
 
 
-def parse_intake(raw: bytes) -> ComplaintSubmitted:
+def parse_intake(raw: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> ComplaintSubmitted:
     """Decode and validate an intake message; raises `InvalidMessage`."""
-    result: ComplaintSubmitted = _decode(raw, _INTAKE_TYPES, "intake")
+    result: ComplaintSubmitted = _decode(raw, _INTAKE_TYPES, "intake", max_bytes)
     return result
 
 
-def parse_command(raw: bytes) -> Command:
+def parse_command(raw: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> Command:
     """Decode and validate a command; raises `InvalidMessage`."""
-    result: Command = _decode(raw, COMMAND_TYPES, "command")
+    result: Command = _decode(raw, COMMAND_TYPES, "command", max_bytes)
     return result
 
 

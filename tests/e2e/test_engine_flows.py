@@ -237,6 +237,9 @@ def test_bad_intake_goes_to_deadletter_and_valid_messages_around_it_are_processe
     del missing["payload"]["text"]
     unknown = json.loads(json.dumps(good))
     unknown["type"] = "ComplaintTeleported"
+    far_future = json.loads(json.dumps(good))
+    far_future["payload"]["received_at"] = "9999-12-31T23:59:59+09:00"
+    far_future["payload"]["channel_message_id"] = "far-future"
     bad: list[tuple[bytes, str]] = [
         (b"this is not json", "not_json"),
         (b'{"type": "ComplaintSubmitted", "x": "\xff\xfe"}', "invalid_utf8"),
@@ -244,6 +247,7 @@ def test_bad_intake_goes_to_deadletter_and_valid_messages_around_it_are_processe
         (json.dumps(missing).encode(), "invalid_field"),
         (json.dumps(naive).encode(), "invalid_field"),
         (json.dumps(unknown).encode(), "unknown_type"),
+        (json.dumps(far_future).encode(), "invalid_field"),
         (b"[1, 2, 3]", "not_an_object"),
         (b"{" + b" " * (300 * 1024) + b"}", "oversized"),
     ]

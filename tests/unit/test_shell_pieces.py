@@ -68,3 +68,40 @@ def test_durations() -> None:
     assert parse_duration("2w") == timedelta(weeks=2)
     with pytest.raises(CliError, match="duration"):
         parse_duration("3 days")
+
+
+def test_simulated_clock_reset_may_go_back_for_the_replayed_history() -> None:
+    start = datetime(2026, 12, 7, tzinfo=UTC)
+    clock = SimulatedClock(start)
+    clock.reset(start - timedelta(days=30))
+    assert clock.now() == start - timedelta(days=30)
+    assert clock.set(start - timedelta(days=29))
+
+
+def test_table_recovery_keeps_the_case_but_not_the_relayed_outbox() -> None:
+    from datetime import datetime as dt
+
+    from consumers.records import CaseRecord, CaseRecordCodec, encode_record
+    from workflow.core import Workflow
+    from workflow.messages import ComplaintPayload, ComplaintSubmitted, Reporter, encode
+    from workflow.policy import load_policy
+
+    at = dt.fromisoformat("2026-12-07T09:00:00+09:00")
+    complaint = ComplaintSubmitted(
+        event_id="m-1",
+        occurred_at=at,
+        payload=ComplaintPayload(
+            channel="web",
+            channel_message_id="w-1",
+            received_at=at,
+            reporter=Reporter(name="Budi"),
+            subject="Jalan rusak",
+            text="Jalan rusak di Amahai",
+        ),
+    )
+    case, events = Workflow(load_policy()).handle(None, complaint, at)
+    assert case is not None
+    framed = encode_record(CaseRecord(case, tuple(encode(e) for e in events)))
+    assert unframe(framed)[1:] == [encode(e) for e in events]  # the relay still gets them
+    recovered = CaseRecordCodec()._loads(framed)
+    assert recovered == CaseRecord(case)
