@@ -56,17 +56,22 @@ class Alert:
     threshold: float | None = None
     deadline: datetime | None = None
     tz: str = "Asia/Jayapura"
+    clock_started_at: datetime | None = None
+    """Start of the stage clock the event is about (keys warnings to that clock)."""
 
     @property
     def key(self) -> str:
         """Idempotency key (case, kind, level): an alert is delivered once per key and target.
 
-        Warnings add stage and threshold (one per mark), reminders the event id (each reminder
+        Warnings are keyed by the event's own data only (stage, the start of its clock, the
+        threshold): a redelivered warning has the same key whatever the case did since, and a
+        clock restarted by a reassignment warns again. Reminders add the event id (each reminder
         is its own alert; the interval between them is kept by the notifier)."""
         if self.kind == "warning":
             pct = round((self.threshold or 0) * 100)
             stage = self.stage.value if self.stage else "-"
-            return f"{self.case_id}|warning|L{self.level}|{stage}|{pct}"
+            started = self.clock_started_at.isoformat() if self.clock_started_at else "-"
+            return f"{self.case_id}|warning|{stage}|{started}|{pct}"
         if self.kind == "reminder":
             return f"{self.case_id}|reminder|L{self.level}|{self.event_id}"
         return f"{self.case_id}|escalation|L{self.level}"
@@ -136,6 +141,7 @@ def plan_alert(event: Any, info: CaseInfo | None, level: int, policy: Policy) ->
         threshold=threshold,
         deadline=_deadline(event.payload.timers, agency, policy),
         tz=tz,
+        clock_started_at=clock.started_at if (clock := event.payload.timers.clock) else None,
     )
 
 
