@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -499,6 +499,15 @@ async def get_case(
     return operator_view(operator, case, history, gw.policy)
 
 
+def _implicit_key(case_id: str, body: CommandRequest, now: datetime) -> str:
+    """A command id for a client that sent no Idempotency-Key: the same command on the same case
+    within the same minute is the same command, so a retry after a timeout (503, the write may
+    have landed) is not applied twice. Send an Idempotency-Key to choose the window yourself."""
+    canonical = json.dumps([case_id, body.type, body.payload], sort_keys=True, default=str)
+    minute = now.astimezone(UTC).strftime("%Y%m%d%H%M")
+    return hashlib.sha256(f"{canonical}|{minute}".encode()).hexdigest()[:32]
+
+
 @cases.post(
     "/{case_id}/commands",
     status_code=202,
@@ -520,11 +529,13 @@ async def post_command(
     if role not in model.roles:
         raise ApiError(403, "forbidden_command", f"{operator.role.value} may not send {body.type}")
     case = gw.read_model.case(case_id)
+    if case is None and gw.read_model.ready:
+        # The engine would only dead-letter it; say so now. (Before the read model has caught
+        # up we cannot tell, so the command goes through.)
+        raise ApiError(404, "unknown_case", f"no case {case_id}")
     if case is not None and not may_see(operator, case):
         raise ApiError(403, "not_your_agency", "the case is not referred to your agency")
-    command_id = (
-        f"cmd:{operator.id}:{idempotency_key}" if idempotency_key else f"cmd:{uuid.uuid4()}"
-    )
+    command_id = f"cmd:{operator.id}:{idempotency_key or _implicit_key(case_id, body, gw.now())}"
     actor: dict[str, Any] = {"id": operator.id, "role": role.value}
     if operator.agency:
         actor["agency"] = operator.agency

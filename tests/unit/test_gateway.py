@@ -427,6 +427,24 @@ def test_commands_roles_and_validation(client: TestClient, env: Env) -> None:
     assert parse_command(value).payload.actor.role == "verifier"
 
 
+def test_commands_to_unknown_cases_and_retries_without_a_key(client: TestClient, env: Env) -> None:
+    unknown = command(
+        client, "ADU-AAAA-BBBB-CCCC", OperatorRole.VERIFIER, "CompleteFormalVerification"
+    )
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "unknown_case")
+    tracking = submit(client, env)
+    body = {"type": "CompleteFormalVerification", "payload": {"note": "lengkap"}}
+    first = client.post(
+        f"/v1/cases/{tracking}/commands", json=body, headers=bearer(OperatorRole.VERIFIER)
+    )
+    retry = client.post(
+        f"/v1/cases/{tracking}/commands", json=body, headers=bearer(OperatorRole.VERIFIER)
+    )
+    assert first.status_code == retry.status_code == 202
+    # A client retrying after a timeout sends the same command: the engine applies it once.
+    assert first.json()["command_id"] == retry.json()["command_id"]
+
+
 def test_unknown_and_malformed_tracking(client: TestClient, env: Env) -> None:
     assert client.get("/v1/cases/ADU-AAAA-BBBB-CCCC").json()["error"] == "unknown_case"
     assert client.get("/v1/cases/not-a-number").status_code == 404
