@@ -117,6 +117,12 @@ class Gateway:
             )
 
 
+def _throttle_anonymous(request: Request, gw: Gateway) -> None:
+    """Tracking numbers are the reporter's only credential for the public views: limit how fast
+    one address can try them (and how often it can ask for the Open311 lists)."""
+    gw.throttle(f"ip:{request.client.host if request.client else 'unknown'}")
+
+
 def _gateway(request: Request) -> Gateway:
     gw: Gateway = request.app.state.gateway
     return gw
@@ -479,10 +485,13 @@ def _tracking(case_id: str) -> str:
 
 @cases.get("/{case_id}", summary="Case lookup: public view, or the role's view with a token")
 async def get_case(
+    request: Request,
     case_id: Annotated[str, Field(max_length=64)],
     gw: GatewayDep,
     operator: Annotated[Operator | None, Depends(operator_optional)],
 ) -> dict[str, Any]:
+    if operator is None:
+        _throttle_anonymous(request, gw)
     case_id = _tracking(case_id)
     case = gw.read_model.case(case_id)
     if case is None:
@@ -649,6 +658,7 @@ async def create_request(
 
 @open311.get("/requests.json", summary="GeoReport v2: query service requests")
 async def list_requests(
+    request: Request,
     gw: GatewayDep,
     service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
     service_code: Annotated[str | None, Query(max_length=500)] = None,
@@ -656,6 +666,7 @@ async def list_requests(
     start_date: Annotated[datetime | None, Query()] = None,
     end_date: Annotated[datetime | None, Query()] = None,
 ) -> list[dict[str, Any]]:
+    _throttle_anonymous(request, gw)
     model = gw.read_model
     if service_request_id:
         ids = [i.strip().upper() for i in service_request_id.split(",") if i.strip()]
@@ -699,8 +710,9 @@ def _aware(value: datetime | None) -> datetime | None:
     responses={404: {"description": "GeoReport error list"}},
 )
 async def get_request(
-    service_request_id: Annotated[str, Field(max_length=64)], gw: GatewayDep
+    request: Request, service_request_id: Annotated[str, Field(max_length=64)], gw: GatewayDep
 ) -> list[dict[str, Any]]:
+    _throttle_anonymous(request, gw)
     case = gw.read_model.case(service_request_id.strip().upper())
     if case is None:
         raise ApiError(404, "unknown_request", f"no service request {service_request_id[:64]!r}")

@@ -518,3 +518,12 @@ def test_empty_security_rejects_everything(tmp_path: Path) -> None:
             "/v1/intake/whatsapp", content=wa_body(), headers={"Content-Type": "application/json"}
         )
         assert wa.status_code == 404
+
+
+def test_anonymous_lookups_are_rate_limited_per_address(client: TestClient, env: Env) -> None:
+    # Tracking numbers are the only credential of the public view: guessing them must be slow.
+    answers = [client.get("/v1/cases/ADU-AAAA-BBBB-CCCC").status_code for _ in range(60)]
+    assert 429 in answers
+    assert set(answers) <= {404, 429}
+    limited = client.get("/open311/v2/requests/ADU-AAAA-BBBB-CCCC.json")
+    assert limited.status_code == 429
