@@ -291,7 +291,14 @@ async def intake_web_multipart(
     stored: list[Attachment] = []
     for upload in attachments or []:
         data = await upload.read()
-        stored.append(gw.store.save(data, upload.content_type, upload.filename))
+        try:
+            # File I/O off the event loop: other requests keep being served meanwhile.
+            saved = await asyncio.to_thread(
+                gw.store.save, data, upload.content_type, upload.filename
+            )
+        except ValueError as exc:
+            raise ApiError(413, "attachment_too_large", str(exc)) from None
+        stored.append(saved)
     return _accepted(await gw.submit(from_web(form, key.id, gw.now(), stored)))
 
 
@@ -420,7 +427,9 @@ async def intake_email(
     if media not in ("message/rfc822", "application/octet-stream", "text/plain"):
         raise ApiError(415, "unsupported_media_type", "expected message/rfc822")
     raw = await request.body()
-    return _accepted(await gw.submit(from_email(raw, gw.now(), gw.store.save)))
+    # MIME parsing and attachment writes run in a thread, off the event loop.
+    complaint = await asyncio.to_thread(from_email, raw, gw.now(), gw.store.save)
+    return _accepted(await gw.submit(complaint))
 
 
 @intake.post(
