@@ -24,7 +24,6 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.stores.memory import Store as MemoryStore
 from faust.web import Request, Response, View
-from kafka.partitioner.default import murmur2
 from prometheus_client import CollectorRegistry
 
 from consumers.clock import Clock, SimulatedClock, SystemClock, follow_clock_topic
@@ -33,6 +32,7 @@ from consumers.records import CODEC_NAME, CaseRecord, register_codec
 from consumers.relay import EventRelay
 from consumers.settings import EngineSettings
 from consumers.timer import DeadlineIndex
+from consumers.topics import partition_for
 from workflow.case import Case
 from workflow.core import Workflow
 from workflow.messages import (
@@ -53,12 +53,6 @@ CHANGELOG_MIN_COMPACTION_LAG_MS = 24 * 60 * 60 * 1000
 
 #: At most this many due cases are handed to the case agent per SLA timer tick.
 TIMERS_PER_TICK = 5_000
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2, as in Java) gives ``key``."""
-    hashed: int = murmur2(key)
-    return (hashed & 0x7FFFFFFF) % partitions
 
 
 @dataclass

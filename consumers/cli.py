@@ -278,11 +278,9 @@ def _drain(consumer: Any, ends: dict[Any, int], on_batch: Any = None) -> Any:
 
 
 def _partition_of(case_id: str, settings: Any, topic: str, consumer: Any) -> int:
-    from kafka.partitioner.default import murmur2
+    from consumers.topics import partition_for
 
-    count = len(consumer.partitions_for_topic(topic) or ())
-    partition: int = (murmur2(case_id.encode()) & 0x7FFFFFFF) % max(count, 1)
-    return partition
+    return partition_for(case_id.encode(), max(len(consumer.partitions_for_topic(topic) or ()), 1))
 
 
 def _case_records(case_id: str, logical: str) -> list[Any]:

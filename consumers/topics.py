@@ -80,6 +80,15 @@ def topic_name(name: str, prefix: str = "") -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as Java's) gives ``key``: where a
+    case's messages, table entry and events live."""
+    from kafka.partitioner.default import murmur2
+
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
 def topic_specs(
     prefix: str = "",
     partitions: int = DEFAULT_PARTITIONS,
