@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections import deque
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -369,8 +370,10 @@ def events_tail(
     consumer, ends = _reader(s, s.topic("cases.events"))
     wanted = case_id.strip().upper().encode() if case_id else None
     try:
-        backlog = [r for r in _drain(consumer, ends) if wanted is None or r.key == wanted]
-        for record in backlog[-last:] if last > 0 else []:
+        # Only the last N are kept while reading the backlog: the topic may be large.
+        backlog: deque[Any] = deque(maxlen=max(last, 0))
+        backlog.extend(r for r in _drain(consumer, ends) if wanted is None or r.key == wanted)
+        for record in backlog:
             typer.echo(record.value.decode(errors="replace"))
         while follow:
             for records in consumer.poll(timeout_ms=500).values():
