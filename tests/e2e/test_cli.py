@@ -75,7 +75,8 @@ def test_operator_commands_on_a_running_engine(engine: EngineHarness, tmp_path: 
     exported = json.loads((tmp_path / "schemas" / "ComplaintSubmitted.schema.json").read_text())
     assert "payload" in exported["properties"]
     diagram = aduan(engine, "diagram")
-    assert diagram.returncode == 0 and "stateDiagram-v2" in diagram.stdout
+    assert diagram.returncode == 0, diagram.stderr
+    assert "stateDiagram-v2" in diagram.stdout
 
     # Errors: one readable line and a non-zero exit.
     bad = tmp_path / "bad.json"
