@@ -30,7 +30,7 @@ FULL = {
     "throughput": 100_000,
     "latency_rate": 1000,
     "latency_seconds": 10.0,
-    "recovery_cases": 100_000,
+    "recovery_cases": 50_000,
     "perf_records": 1_000_000,
 }
 QUICK = {
