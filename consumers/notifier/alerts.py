@@ -17,7 +17,7 @@ tracking number, agency, stage, level, deadline, lateness and the case URL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,17 @@ from workflow.messages import (
 from workflow.policy import Policy
 from workflow.sla import Stage, deadline
 
-__all__ = ["Alert", "AlertKind", "CaseInfo", "plan_alert", "render"]
+__all__ = [
+    "Alert",
+    "AlertKind",
+    "CaseInfo",
+    "format_date",
+    "format_duration",
+    "format_instant",
+    "plan_alert",
+    "render",
+    "stage_name",
+]
 
 AlertKind = Literal["warning", "escalation", "reminder"]
 
@@ -41,6 +51,8 @@ class CaseInfo:
 
     agency: str | None
     triage_agency: str
+    final: bool = False
+    """The case is closed, rejected or withdrawn (for the digest's count of escalated cases)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,16 @@ _MONTHS = {
     "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
 }
 _ZONES = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+def stage_name(stage: Stage | None, language: str) -> str:
+    """The stage in words (``-`` for None)."""
+    return _STAGES["en" if language == "en" else "id"][stage] if stage is not None else "-"
+
+
+def format_date(day: date, language: str) -> str:
+    """``22 Des 2026``."""
+    return f"{day.day} {_MONTHS['en' if language == 'en' else 'id'][day.month - 1]} {day.year}"
 
 
 def format_instant(at: datetime, tz: str, language: str) -> str:

@@ -14,6 +14,8 @@ The directory is a YAML file (``ADUAN_NOTIFIER_DIRECTORY``; sample in
         webhook: https://hooks.example/aduan    # JSON POST (title, message, type)
         chat: ["tgram://bottoken/chat_id"]      # any apprise URL: Telegram, Slack, WhatsApp...
         language: en                            # optional, overrides the default
+        digest: false                           # optional: no daily digest for this officer
+    digest: {enabled: true, at: "07:30"}        # optional daily digest (off by default)
     agencies:
       "*":                                      # every agency, unless it names its own
         liaison: [admin-pengaduan]
@@ -25,6 +27,11 @@ The directory is a YAML file (``ADUAN_NOTIFIER_DIRECTORY``; sample in
 A warning goes to the agency's ``liaison``; an escalation to level *n* (or a reminder at the top
 level) goes to ``levels[n]``. An agency's own entry wins over ``"*"``, role by role.
 
+``digest`` (off unless ``enabled: true``) sends every officer, once a day at ``at`` (HH:MM, local
+time of the officer's agencies, see `Directory.officer_zone`), a summary of the alerts delivered to
+them in the 24 hours before; an officer opts out with ``digest: false``
+(`consumers.notifier.digest`).
+
 `load_directory` checks everything that can be checked before the first alert: the YAML shape,
 every officer has at least one target, email addresses, webhook and chat URLs (parsed by
 apprise), every officer referenced exists, agency codes and level numbers exist in the policy.
@@ -35,6 +42,8 @@ The first problem is reported as one line naming the entry, e.g.
 from __future__ import annotations
 
 import os
+import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -47,6 +56,7 @@ from workflow.policy import Policy
 __all__ = [
     "ANY_AGENCY",
     "AgencyRoutes",
+    "DigestSchedule",
     "Directory",
     "DirectoryError",
     "Officer",
@@ -104,6 +114,9 @@ class Officer(_Model):
     webhook: str | None = None
     chat: tuple[str, ...] = ()
     language: Language | None = None
+    digest: bool = Field(
+        default=True, description="False: no daily digest for this officer (when enabled)."
+    )
 
     @field_validator("email")
     @classmethod
@@ -116,6 +129,27 @@ class Officer(_Model):
         if v is not None and not v.startswith(("http://", "https://")):
             raise ValueError("a webhook must be an http:// or https:// URL")
         return v
+
+
+class DigestSchedule(_Model):
+    """The optional daily digest: off unless ``enabled``; sent at ``at`` (HH:MM) local time."""
+
+    enabled: bool = False
+    at: str = Field(default="07:30", description="Local time of day, HH:MM (24 hours).")
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, v: Any) -> Any:
+        if isinstance(v, int) and 0 <= v < 24 * 60:  # YAML 1.1 reads 07:30 unquoted as 450
+            return f"{v // 60:02d}:{v % 60:02d}"
+        if not isinstance(v, str) or not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", v):
+            raise ValueError('must be a time of day HH:MM, e.g. "07:30"')
+        return v
+
+    @property
+    def time(self) -> time:
+        hours, minutes = self.at.split(":")
+        return time(int(hours), int(minutes))
 
 
 class AgencyRoutes(_Model):
@@ -153,6 +187,7 @@ class Directory(_Model):
     smtp: SmtpServer | None = None
     officers: tuple[Officer, ...]
     agencies: dict[str, AgencyRoutes]
+    digest: DigestSchedule = DigestSchedule()
 
     @field_validator("case_url")
     @classmethod
@@ -226,6 +261,34 @@ class Directory(_Model):
 
     def language_for(self, officer: Officer) -> Language:
         return officer.language or self.language
+
+    def digest_officers(self) -> list[Officer]:
+        """The officers who get the daily digest (none unless ``digest.enabled``)."""
+        if not self.digest.enabled:
+            return []
+        return [o for o in self.officers if o.digest]
+
+    def officer_agencies(self, officer_id: str) -> list[str]:
+        """The agency codes (not ``"*"``) whose routes name ``officer_id``, sorted."""
+        found = set()
+        for code, routes in self.agencies.items():
+            if code == ANY_AGENCY:
+                continue
+            named = set(routes.liaison or ()).union(*routes.levels.values())
+            if officer_id in named:
+                found.add(code)
+        return sorted(found)
+
+    def officer_zone(self, officer: Officer, policy: Policy) -> str:
+        """The time zone of ``officer``'s digest: the zone of the agencies whose routes name
+        them when they agree on one, else the policy's default zone."""
+        zones = set()
+        for code in self.officer_agencies(officer.id):
+            try:
+                zones.add(policy.tz_for(code))
+            except KeyError:
+                continue
+        return zones.pop() if len(zones) == 1 else policy.default_tz
 
 
 def _mailto(smtp: SmtpServer, to: str) -> str:

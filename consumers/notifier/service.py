@@ -14,6 +14,12 @@ Loop (plain aiokafka, manual commits, its own consumer group, ``read_committed``
    after the retries goes to ``deadletter`` (the event's bytes, the reason in headers) and gets a
    receipt with outcome ``deadlettered``, so a restart does not retry it forever.
 4. Commit the input offsets of the batch.
+5. On every iteration (with or without events): if a daily digest has come due
+   (`consumers.notifier.digest`, only when the directory enables it), send it to each officer
+   whose partition of ``cases.events`` this notifier owns, once per officer and local date: the
+   same receipts (key ``digest|<officer>|<date>``) are checked before sending and written after.
+   The digest's lines come from the receipts of delivered alerts, so they survive a restart.
+   Between due instants the check is one comparison with the wall clock (``clock``, injectable).
 
 Guarantee: at least once per (case, kind, level) and target, and no duplicate after a restart,
 a redelivery or a rebalance, except in one window: the notifier dies after a target accepted
@@ -29,9 +35,9 @@ import asyncio
 import json
 import logging
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +47,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consumers.notifier.alerts import Alert, CaseInfo, plan_alert, render
 from consumers.notifier.delivery import AppriseSender, RetryPolicy, Sender, deliver
-from consumers.notifier.directory import Directory, Officer, load_directory
+from consumers.notifier.digest import (
+    DigestBook,
+    count_escalated,
+    digest_key,
+    latest_due,
+    next_due,
+    render_digest,
+)
+from consumers.notifier.directory import Directory, Officer, Target, load_directory
 from consumers.settings import EngineSettings
+from consumers.topics import partition_for
+from states.lifecycle import FINAL_STATES
 from workflow.messages import InvalidMessage, parse_event
 from workflow.policy import Policy, load_policy
 
@@ -100,6 +116,8 @@ class NotifierStats:
     reminders_suppressed: int = 0
     no_recipients: int = 0
     invalid_events: int = 0
+    digests: int = 0
+    """Daily digests delivered (per target)."""
     by_channel: dict[str, int] = field(default_factory=dict)
 
 
@@ -110,6 +128,8 @@ class ReceiptStore:
     done: set[tuple[str, str]] = field(default_factory=set)
     keys: set[str] = field(default_factory=set)
     last_reminder: dict[str, datetime] = field(default_factory=dict)
+    book: DigestBook = field(default_factory=DigestBook)
+    """Delivered alerts per officer, for the daily digest."""
 
     def apply(self, value: bytes | None) -> None:
         if value is None:
@@ -123,6 +143,7 @@ class ReceiptStore:
                 last = self.last_reminder.get(receipt["case_id"])
                 if last is None or at > last:
                     self.last_reminder[receipt["case_id"]] = at
+            self.book.apply(receipt)
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring an unreadable receipt")
 
@@ -130,8 +151,18 @@ class ReceiptStore:
         return (key, target) in self.done
 
 
+_FINAL_STATES = frozenset(state.value for state in FINAL_STATES)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class Notifier:
-    """One notifier process. Build with `create_notifier`; `run` until ``stop`` is set."""
+    """One notifier process. Build with `create_notifier`; `run` until ``stop`` is set.
+
+    ``clock`` (aware datetimes; default the wall clock) stamps receipts and decides when a daily
+    digest is due; tests pass their own."""
 
     def __init__(
         self,
@@ -140,12 +171,14 @@ class Notifier:
         directory: Directory,
         policy: Policy,
         sender: Sender | None = None,
+        clock: Callable[[], datetime] = wall_clock,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.directory = directory
         self.policy = policy
         self.sender: Sender = sender if sender is not None else AppriseSender()
+        self.clock = clock
         self.stats = NotifierStats()
         self.receipts = ReceiptStore()
         self.cases: dict[str, tuple[CaseInfo, int]] = {}
@@ -156,6 +189,9 @@ class Notifier:
         self.deadletter_topic = engine.topic("deadletter")
         self._follower: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._digest_next: datetime | None = None
+        """No digest can come due before this instant (None: look now)."""
+        self._digest_assignment: frozenset[TopicPartition] = frozenset()
 
     # -- the side topics (receipts, snapshots) -----------------------------------------------
 
@@ -168,7 +204,11 @@ class Notifier:
             return
         try:
             data = json.loads(value)
-            info = CaseInfo(agency=data.get("agency"), triage_agency=data["triage_agency"])
+            info = CaseInfo(
+                agency=data.get("agency"),
+                triage_agency=data["triage_agency"],
+                final=data.get("state") in _FINAL_STATES,
+            )
             self.cases[case_id] = (info, int(data.get("escalation_level", 0)))
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring an unreadable snapshot of %s", case_id)
@@ -326,37 +366,197 @@ class Notifier:
     async def _receipt(
         self, alert: Alert, target: str, officer: str, channel: str, outcome: str, attempts: int
     ) -> None:
+        # stage, agency, deadline and threshold were added for the digest: a receipt without
+        # them (written before) is still read, and its digest line shows less.
+        await self._write_receipt(
+            {
+                "key": alert.key,
+                "target": target,
+                "officer": officer,
+                "channel": channel,
+                "case_id": alert.case_id,
+                "kind": alert.kind,
+                "level": alert.level,
+                "outcome": outcome,
+                "attempts": attempts,
+                "event_id": alert.event_id,
+                "occurred_at": alert.occurred_at.isoformat(),
+                "recorded_at": self.clock().isoformat(),
+                "stage": alert.stage.value if alert.stage is not None else None,
+                "agency": alert.agency,
+                "deadline": alert.deadline.isoformat() if alert.deadline else None,
+                "threshold": alert.threshold,
+            }
+        )
+
+    async def _write_receipt(self, value: dict[str, Any]) -> None:
         assert self._producer is not None
-        value = {
-            "key": alert.key,
-            "target": target,
-            "officer": officer,
-            "channel": channel,
-            "case_id": alert.case_id,
-            "kind": alert.kind,
-            "level": alert.level,
-            "outcome": outcome,
-            "attempts": attempts,
-            "event_id": alert.event_id,
-            "occurred_at": alert.occurred_at.isoformat(),
-            "recorded_at": datetime.now(UTC).isoformat(),
-        }
         raw = json.dumps(value, separators=(",", ":")).encode()
-        await self._producer.send_and_wait(self.receipts_topic, key=alert.key.encode(), value=raw)
+        key = str(value["key"]).encode()
+        await self._producer.send_and_wait(self.receipts_topic, key=key, value=raw)
         self.receipts.apply(raw)
 
     async def _deadletter(self, record: Any, reason: str, detail: str) -> None:
+        source = [
+            ("aduan.source.topic", str(record.topic).encode()),
+            ("aduan.source.partition", str(record.partition).encode()),
+            ("aduan.source.offset", str(record.offset).encode()),
+        ]
+        await self._deadletter_raw(record.key, record.value, reason, detail, source)
+
+    async def _deadletter_raw(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        reason: str,
+        detail: str,
+        extra: list[tuple[str, bytes]],
+    ) -> None:
         assert self._producer is not None
         headers = [
             ("aduan.error.reason", reason.encode()),
             ("aduan.error.detail", detail.encode()[:4096]),
-            ("aduan.source.topic", str(record.topic).encode()),
-            ("aduan.source.partition", str(record.partition).encode()),
-            ("aduan.source.offset", str(record.offset).encode()),
+            *extra,
             ("aduan.deadlettered_at", datetime.now(UTC).isoformat().encode()),
         ]
         await self._producer.send_and_wait(
-            self.deadletter_topic, key=record.key, value=record.value, headers=headers
+            self.deadletter_topic, key=key, value=value, headers=headers
+        )
+
+    # -- the daily digest -----------------------------------------------------------------------
+
+    def _owned_digest_partitions(self, consumer: AIOKafkaConsumer) -> tuple[set[int], int]:
+        """(partitions of cases.events this notifier owns, their total count). An officer's
+        digest belongs to the owner of partition ``partition_for(officer id)``, so two notifiers
+        in the group do not both send it."""
+        total = len(consumer.partitions_for_topic(self.events_topic) or ())
+        owned = {tp.partition for tp in consumer.assignment() if tp.topic == self.events_topic}
+        return owned, total
+
+    async def _digests(self, consumer: AIOKafkaConsumer) -> None:
+        """Send every digest that is due and not yet receipted (cheap when none is due)."""
+        officers = self.directory.digest_officers()
+        if not officers:
+            return
+        assignment = frozenset(consumer.assignment())
+        if assignment != self._digest_assignment:  # a rebalance: digests may have moved here
+            self._digest_assignment = assignment
+            self._digest_next = None
+        now = self.clock()
+        if self._digest_next is not None and now < self._digest_next:
+            return
+        owned, total = self._owned_digest_partitions(consumer)
+        if not owned or not total:
+            return  # not assigned yet: look again on the next iteration
+        at = self.directory.digest.time
+        due: list[tuple[Officer, str, date, datetime]] = []
+        upcoming: list[datetime] = []
+        for officer in officers:
+            tz = self.directory.officer_zone(officer, self.policy)
+            upcoming.append(next_due(now, at, tz))
+            if partition_for(officer.id.encode(), total) not in owned:
+                continue
+            day, instant = latest_due(now, at, tz)
+            key = digest_key(officer.id, day)
+            targets = self.directory.targets(officer)
+            if all(self.receipts.handled(key, t.id) for t in targets):
+                continue
+            due.append((officer, tz, day, instant))
+        if due:
+            await self._catch_up()  # receipts of another notifier, and fresh snapshots
+            self.receipts.book.prune(min(instant for *_, instant in due) - timedelta(hours=48))
+            escalated = count_escalated(
+                self.cases.values(), self.directory, [officer.id for officer, *_ in due]
+            )
+            for officer, tz, day, instant in due:
+                await self._digest_officer(officer, tz, day, instant, escalated.get(officer.id))
+        self._digest_next = min(upcoming)
+
+    async def _digest_officer(
+        self, officer: Officer, tz: str, day: date, due: datetime, escalated: int | None
+    ) -> None:
+        key = digest_key(officer.id, day)
+        items = self.receipts.book.window(officer.id, due - timedelta(hours=24), due)
+        if not items:
+            return  # a quiet day: no digest
+        language = self.directory.language_for(officer)
+        subject, body = render_digest(
+            items,
+            escalated,
+            day=day,
+            due=due,
+            tz=tz,
+            language=language,
+            policy=self.policy,
+            case_url=self.directory.case_url,
+            recipient_role=officer.role,
+        )
+        for target in self.directory.targets(officer):
+            if self.receipts.handled(key, target.id):
+                self.stats.duplicates_skipped += 1
+                continue
+            await self._digest_target(key, officer, target, subject, body, day, due, len(items))
+
+    async def _digest_target(
+        self,
+        key: str,
+        officer: Officer,
+        target: Target,
+        subject: str,
+        body: str,
+        day: date,
+        due: datetime,
+        count: int,
+    ) -> None:
+        def retried(attempt: int, reason: str) -> None:
+            self.stats.retried += 1
+            log.info(
+                "retrying the digest for %s (attempt %d failed: %s)", target.label, attempt, reason
+            )
+
+        outcome = await deliver(
+            self.sender, target, subject, body, "info", self.settings.retry, on_retry=retried
+        )
+        if outcome.delivered:
+            self.stats.digests += 1
+            self.stats.by_channel[target.channel] = self.stats.by_channel.get(target.channel, 0) + 1
+            log.info(
+                "delivered the digest of %s (%d alerts) to %s (%s)",
+                day,
+                count,
+                officer.id,
+                target.label,
+            )
+        else:
+            self.stats.deadlettered += 1
+            log.warning(
+                "dead-lettering the digest %s for %s: %s", key, target.label, outcome.reason
+            )
+            summary = {"key": key, "officer": officer.id, "date": str(day), "alerts": count}
+            await self._deadletter_raw(
+                key.encode(),
+                json.dumps(summary, separators=(",", ":")).encode(),
+                "notification_failed",
+                f"{target.id} ({target.label}) after {outcome.attempts} attempts: {outcome.reason}",
+                [],
+            )
+        await self._write_receipt(
+            {
+                "key": key,
+                "target": target.id,
+                "officer": officer.id,
+                "channel": target.channel,
+                "case_id": "-",
+                "kind": "digest",
+                "level": 0,
+                "outcome": "delivered" if outcome.delivered else "deadlettered",
+                "attempts": outcome.attempts,
+                "event_id": "-",
+                "occurred_at": due.isoformat(),
+                "recorded_at": self.clock().isoformat(),
+                "date": str(day),
+                "alerts": count,
+            }
         )
 
     # -- the loop -------------------------------------------------------------------------------
@@ -367,6 +567,18 @@ class Notifier:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(asdict(self.stats)))
             tmp.replace(path)
+
+    async def _handle_batch(
+        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[Any]]
+    ) -> None:
+        await self._catch_up()
+        for tp, records in batch.items():
+            for record in records:
+                await self.handle(record)
+            try:
+                await consumer.commit({tp: records[-1].offset + 1})
+            except Exception as exc:  # a rebalance took the partition: receipts cover it
+                log.warning("commit of %s failed (%s); receipts prevent resending", tp, exc)
 
     async def run(self, stop: asyncio.Event) -> None:
         bootstrap = self.engine.kafka_bootstrap
@@ -414,17 +626,12 @@ class Notifier:
                 batch = await consumer.getmany(
                     timeout_ms=self.settings.poll_ms, max_records=self.settings.batch_max
                 )
-                if not batch:
-                    continue
-                await self._catch_up()
-                for tp, records in batch.items():
-                    for record in records:
-                        await self.handle(record)
-                    try:
-                        await consumer.commit({tp: records[-1].offset + 1})
-                    except Exception as exc:  # a rebalance took the partition: receipts cover it
-                        log.warning("commit of %s failed (%s); receipts prevent resending", tp, exc)
-                self._write_stats()
+                if batch:
+                    await self._handle_batch(consumer, batch)
+                sent = self.stats.digests + self.stats.deadlettered
+                await self._digests(consumer)
+                if batch or sent != self.stats.digests + self.stats.deadlettered:
+                    self._write_stats()
         finally:
             await consumer.stop()
             await self._follower.stop()
@@ -463,3 +670,7 @@ def describe(directory: Directory) -> Iterable[str]:
         levels = ", ".join(f"L{n}: {'+'.join(o)}" for n, o in sorted(routes.levels.items()))
         liaison = "+".join(routes.liaison) if routes.liaison else "-"
         yield f"{code}: liaison {liaison}; {levels or 'no levels'}"
+    digest = directory.digest
+    if digest.enabled:
+        names = [o.id for o in directory.digest_officers()]
+        yield f"daily digest at {digest.at} local time to {len(names)} officers"

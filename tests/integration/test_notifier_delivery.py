@@ -154,13 +154,20 @@ def directory_file(tmp_path: Path, smtp_port: int, web_port: int) -> Path:
 class InProcess:
     """A notifier running in a thread of the test process (its own event loop)."""
 
-    def __init__(self, topics: KafkaTopics, directory: Path, **settings: Any) -> None:
+    def __init__(
+        self,
+        topics: KafkaTopics,
+        directory: Path,
+        clock: Callable[[], datetime] | None = None,
+        **settings: Any,
+    ) -> None:
         engine = EngineSettings(kafka_bootstrap=[topics.bootstrap], topic_prefix=topics.prefix)
         notifier_settings = NotifierSettings(
             **{"backoff_base": 0.2, "backoff_cap": 2.0, "give_up_after": 30.0, **settings}
         )
+        extra = {"clock": clock} if clock is not None else {}
         self.notifier = Notifier(
-            engine, notifier_settings, load_directory(directory, POLICY), POLICY
+            engine, notifier_settings, load_directory(directory, POLICY), POLICY, **extra
         )
         self.loop = asyncio.new_event_loop()
         self.stop = asyncio.Event()
@@ -240,7 +247,11 @@ def test_an_escalation_reaches_the_officers_by_email_and_webhook_once(
             for r in read_from(kafka_topics.bootstrap, kafka_topics["notifications.receipts"], 4)
         ]
         assert {(r["key"], r["target"], r["outcome"]) for r in receipts} == {
-            (f"{case}|warning|L2|follow_up_plan|50", "penghubung/email", "delivered"),
+            (
+                f"{case}|warning|follow_up_plan|{T0.isoformat()}|50",
+                "penghubung/email",
+                "delivered",
+            ),
             (f"{case}|escalation|L1", "kadis/email", "delivered"),
             (f"{case}|escalation|L1", "kadis/webhook", "delivered"),
             (f"{case}|escalation|L2", "sekda/email", "delivered"),
