@@ -158,9 +158,8 @@ def main() -> None:
     for f in result["figures"]:
         extra = f.get("extra") or {}
         if "p50" in extra:
-            print(
-                f"latency p50 {_fmt(extra['p50']['median'])} ms, p95 {_fmt(extra['p95']['median'])} ms"
-            )
+            p50, p95 = _fmt(extra["p50"]["median"]), _fmt(extra["p95"]["median"])
+            print(f"latency p50 {p50} ms, p95 {p95} ms")
         if "raw_aiokafka_stats" in extra:
             print(f"raw aiokafka passthrough: {_fmt(extra['raw_aiokafka_stats']['median'])} msgs/s")
         if f.get("note"):

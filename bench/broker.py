@@ -250,7 +250,7 @@ async def _paced(
 
 
 def _pct(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def latency(bootstrap: str, runs: int, rate: int, seconds: float) -> list[Figure]:
@@ -345,7 +345,7 @@ def recovery(bootstrap: str, runs: int, cases: int) -> list[Figure]:
                 batch_size=512 * 1024,
                 compression_type=None,
             )
-            from consumers.app import partition_for
+            from consumers.topics import partition_for
 
             for i in range(cases):
                 cid = b"ADU-%04d-%04d-%04d" % (i // 100000000, (i // 10000) % 10000, i % 10000)

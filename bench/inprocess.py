@@ -75,10 +75,11 @@ def sla_timer(runs: int, open_cases: int, due: int) -> list[Figure]:
     from bench.core import prepare
 
     case = None
-    for case_id, msgs in prepare(wf, 1)[:1]:
+    for _case_id, msgs in prepare(wf, 1)[:1]:
         for m, now in msgs[:1]:
             case, _ = wf.handle(None, m, now)  # type: ignore[arg-type]
-    assert case is not None and case.wake_at is not None
+    assert case is not None
+    assert case.wake_at is not None
     far = START + timedelta(days=30)
     ids = [f"ADU-{i:012d}" for i in range(open_cases)]
     wakes = [far + timedelta(seconds=i) for i in range(open_cases)]
