@@ -26,7 +26,13 @@ from faust.stores.memory import Store as MemoryStore
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry
 
-from consumers.clock import Clock, SimulatedClock, SystemClock, follow_clock_topic
+from consumers.clock import (
+    Clock,
+    SimulatedClock,
+    SystemClock,
+    follow_clock_topic,
+    replay_clock_topic,
+)
 from consumers.metrics import EngineMetrics, new_registry
 from consumers.records import CODEC_NAME, CaseRecord, register_codec
 from consumers.relay import EventRelay
@@ -97,10 +103,8 @@ class Engine:
         self.relay = EventRelay(settings, on_published=self.metrics.published)
         self.stats = EngineStats()
         self.ready = False  # True once the case table has been recovered at least once
-        # The simulated clock must have replayed its control topic before the worker is ready.
-        self._clock_caught_up = asyncio.Event()
-        if not isinstance(self.clock, SimulatedClock):
-            self._clock_caught_up.set()
+        # Where the simulated clock follows its control topic from (set by run_worker's replay).
+        self._clock_offset = 0
         self._stop = asyncio.Event()
 
         self.intake_name = settings.topic("complaints.intake")
@@ -200,7 +204,7 @@ class Engine:
             async def follow_clock() -> None:
                 await clock_topic.maybe_declare()
                 await follow_clock_topic(
-                    simulated, s.kafka_bootstrap, s.clock_topic, self._stop, self._clock_caught_up
+                    simulated, s.kafka_bootstrap, s.clock_topic, self._stop, self._clock_offset
                 )
 
             app.task(follow_clock)
@@ -222,16 +226,41 @@ class Engine:
                 return self.json(
                     {
                         **engine.stats.__dict__,
-                        "ready": engine.ready and engine._clock_caught_up.is_set(),
+                        "ready": engine.ready,
                         "owned_partitions": sorted(engine._owned_partitions()),
                         "relayed_events": engine.relay.published_events,
                         "relayed_snapshots": engine.relay.published_snapshots,
                         "relay_failures": engine.relay.failures,
+                        "consumer": engine._consumer_state(),
                     }
                 )
 
         app.page("/clock/")(ClockView)
         app.page("/stats/")(StatsView)
+
+        class TasksView(View):
+            """Where every asyncio task of the worker is waiting (for diagnosing a stall)."""
+
+            async def get(self, request: Request) -> Response:
+                import io
+
+                out = io.StringIO()
+                for task in asyncio.all_tasks():
+                    out.write(f"--- {task.get_name()}\n")
+                    awaited: Any = task.get_coro()
+                    while awaited is not None:  # follow the chain of awaits to the innermost
+                        frame = getattr(awaited, "cr_frame", None) or getattr(
+                            awaited, "gi_frame", None
+                        )
+                        if frame is not None:
+                            code = frame.f_code
+                            out.write(f"  {code.co_filename}:{frame.f_lineno} {code.co_name}\n")
+                        awaited = getattr(awaited, "cr_await", None) or getattr(
+                            awaited, "gi_yieldfrom", None
+                        )
+                return self.text(out.getvalue())
+
+        app.page("/debug/tasks/")(TasksView)
         # faust's own sensor (consumer offsets and lag, commit latency, ...) on the same
         # registry; it also serves the registry at /metrics.
         setup_prometheus_sensors(app, "/metrics", registry=self.registry, name_prefix="aduan_faust")
@@ -265,7 +294,6 @@ class Engine:
             await self.commands_topic.send(key=case_key, value=raw)
             self.stats.rekeyed += 1
             return
-        await self._clock_caught_up.wait()  # set at once unless the clock is simulated
         now = self.clock.now()
         record = self.cases.get(case_key)
         case = record.case if record is not None else None
@@ -332,8 +360,6 @@ class Engine:
 
     async def tick(self) -> None:
         """Hand every due case to the case agent as a ``TimerFired`` command (same code path)."""
-        if not self._clock_caught_up.is_set():
-            return
         now = self.clock.now()
         # Bounded per tick, so a jump of the clock (or a backlog after downtime) is spread over
         # ticks instead of stalling the loop; the rest stays due for the next tick.
@@ -344,6 +370,24 @@ class Engine:
             timer = self.workflow.timer_message(record.case, now)
             await self.commands_topic.send(key=case_id.encode(), value=encode(timer))
             self.stats.timers_fired += 1
+
+    def _consumer_state(self) -> dict[str, Any]:
+        """faust's view of its source partitions (diagnosing a worker that stops consuming)."""
+        consumer = self.app.consumer
+        return {
+            "flow_active": bool(getattr(consumer, "flow_active", True)),
+            "paused": sorted(
+                f"{tp.topic}:{tp.partition}" for tp in getattr(consumer, "_paused_partitions", ())
+            ),
+            "buffered": sorted(
+                f"{tp.topic}:{tp.partition}" for tp in getattr(consumer, "_buffered_partitions", ())
+            ),
+            "active": sorted(
+                f"{tp.topic}:{tp.partition}"
+                for tp in (getattr(consumer, "_active_partitions", None) or ())
+            ),
+            "in_recovery": bool(self.app.in_recovery),
+        }
 
     def _owned_partitions(self) -> set[int]:
         return {
@@ -382,6 +426,11 @@ class Engine:
     def run_worker(self) -> None:
         """Run until SIGINT/SIGTERM (blocking)."""
         (self.settings.data_dir / self.settings.full_app_id).mkdir(parents=True, exist_ok=True)
+        if isinstance(self.clock, SimulatedClock):
+            # Before anything is consumed: a restarted worker must not act on its start instant
+            # while the deployment's simulated time is elsewhere.
+            s = self.settings
+            self._clock_offset = replay_clock_topic(self.clock, s.kafka_bootstrap, s.clock_topic)
         worker = faust.Worker(self.app, loglevel=self.settings.log_level)
         try:
             worker.execute_from_commandline()

@@ -71,18 +71,59 @@ class ClockControl(BaseModel):
     now: AwareDatetime
 
 
-async def follow_clock_topic(
-    clock: SimulatedClock,
-    bootstrap: list[str],
-    topic: str,
-    stop: asyncio.Event,
-    caught_up: asyncio.Event | None = None,
-) -> None:
-    """Apply every control message of ``topic`` to ``clock`` until ``stop`` is set.
+def replay_clock_topic(clock: SimulatedClock, bootstrap: list[str], topic: str) -> int:
+    """Bring ``clock`` to the deployment's simulated time before the worker consumes anything.
 
-    ``caught_up`` is set once the messages that were on the topic at start have been applied, so
-    a restarted worker does not act on the start instant while the real simulated time is later.
+    Reads the control messages already on ``topic`` (blocking; called before the worker's event
+    loop starts): the first one is authoritative even if earlier than the clock's start instant,
+    later ones only move it forward. Returns the offset to follow the topic from.
     """
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KafkaTopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        request_timeout_ms=10_000,
+    )
+    try:
+        if not consumer.partitions_for_topic(topic):
+            return 0
+        partition = KafkaTopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
+        end: int = consumer.end_offsets([partition])[partition]
+        first = True
+        while consumer.position(partition) < end:
+            for records in consumer.poll(timeout_ms=1000).values():
+                for record in records:
+                    control = _control(record.value, record.offset)
+                    if control is None:
+                        continue
+                    if first:
+                        clock.reset(control.now)
+                        first = False
+                    clock.set(control.now)
+        log.info("simulated clock replayed %d control messages: %s", end, clock.now().isoformat())
+        return end
+    finally:
+        consumer.close()
+
+
+def _control(value: bytes | None, offset: int) -> ClockControl | None:
+    try:
+        return ClockControl.model_validate(json.loads(value or b""))
+    except ValueError as exc:
+        log.warning("ignoring bad clock control message at %s: %s", offset, exc)
+        return None
+
+
+async def follow_clock_topic(
+    clock: SimulatedClock, bootstrap: list[str], topic: str, stop: asyncio.Event, start: int
+) -> None:
+    """Apply the control messages that arrive on ``topic`` from offset ``start`` on, until
+    ``stop`` is set (the ones before were applied by `replay_clock_topic`)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
@@ -90,25 +131,12 @@ async def follow_clock_topic(
     try:
         partition = TopicPartition(topic, 0)
         consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        if caught_up is not None and end == 0:
-            caught_up.set()
-        first = True
+        consumer.seek(partition, start)
         while not stop.is_set():
             batch = await consumer.getmany(partition, timeout_ms=50)
             for record in batch.get(partition, []):
-                if caught_up is not None and record.offset >= end - 1:
-                    caught_up.set()
-                try:
-                    control = ClockControl.model_validate(json.loads(record.value or b""))
-                except ValueError as exc:
-                    log.warning("ignoring bad clock control message at %s: %s", record.offset, exc)
-                    continue
-                if first:
-                    clock.reset(control.now)
-                    first = False
-                if clock.set(control.now):
+                control = _control(record.value, record.offset)
+                if control is not None and clock.set(control.now):
                     log.info("simulated clock now %s", control.now.isoformat())
     finally:
         await consumer.stop()

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.errors import KafkaError
 
 from consumers.records import unframe
 from consumers.settings import EngineSettings
@@ -79,7 +79,10 @@ class EventRelay:
             for tp in partitions:
                 producer = self._producers.pop(tp.partition, None)
                 if producer is not None:
-                    await producer.stop()
+                    try:
+                        await producer.stop()
+                    except Exception as exc:  # a broken producer must not stop the relay
+                        log.warning("stopping the relay producer of %s: %r", tp, exc)
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -105,13 +108,14 @@ class EventRelay:
                     try:
                         await self._publish(tp, records)
                     except Exception as exc:
-                        # Nothing of the batch is visible (the transaction aborted): go back and
-                        # redo it. A fenced producer is dropped and re-acquired on the next
-                        # round if the group still gives us the partition.
+                        # Nothing of the batch is visible (the transaction aborted or never
+                        # committed): go back and redo it with a fresh producer. A producer that
+                        # failed mid-transaction may be fenced or stuck in an error state; a new
+                        # one re-initialises the partition's transactional id, which also aborts
+                        # whatever the old one left open.
                         self.failures += 1
                         log.warning("relay batch for %s not published (%r); redoing", tp, exc)
-                        if isinstance(exc, ProducerFenced):
-                            await self.release([tp])
+                        await self.release([tp])
                         consumer.seek(tp, getattr(records[0], "offset"))  # noqa: B009
                         if not isinstance(exc, KafkaError):
                             await asyncio.sleep(1.0)  # not a broker hiccup: do not spin

@@ -62,6 +62,9 @@ def publish_in_rounds(
         if between_rounds is not None:
             between_rounds(step)
         drain_until(events, expected_so_far, 120, f"round {step} on cases.events")
+        if len(events.records) < expected_so_far:
+            live = [w.stats() for w in engine.workers if w.alive()]
+            raise AssertionError(f"round {step} incomplete; live workers: {live}")
     events.close()
     engine.logs.remove(events)
     return sent
