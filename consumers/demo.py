@@ -148,7 +148,7 @@ class Demo:
         )
         self.expect("CaseReferred")
         self.out("   (the agency stays silent: watch the SLA warnings, breach and escalation)")
-        self.set_clock(self.now + timedelta(days=10))
+        self.set_clock(self.now + timedelta(days=21))
         self.expect("CaseEscalated")
         self.command(AcceptReferral, NotePayload(actor=AGENCY))
         self.expect("ReferralAccepted")
@@ -172,8 +172,8 @@ class Demo:
             ResolvePayload(actor=AGENCY, resolution_text="Lubang depan sekolah ikut ditambal."),
         )
         self.expect("ComplaintResolved")
-        self.out("   (the reporter does not answer: 10 working days later the case closes)")
-        self.set_clock(self.now + timedelta(days=20))
+        self.out("   (the reporter does not answer: after 10 working days the case closes)")
+        self.set_clock(self.now + timedelta(days=35))
         self.expect("ClosedForReporterSilence")
         self.out(f"\ncase {self.case_id} closed; 'aduan case history {self.case_id}' shows it all")
 
