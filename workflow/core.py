@@ -653,21 +653,33 @@ class Workflow:
         )
         return [verified, referred]
 
-    def _request_information(self, case: Case, m: Any, now: datetime) -> list[Any]:
+    def _wait_on_reporter(
+        self, case: Case, stage: Stage, target: SlaTarget, agency: str | None, now: datetime
+    ) -> Timers:
+        """Timers while the case waits on the reporter: the stage clock paused (its time kept),
+        the reporter's own clock running in ``agency``'s calendar, no escalation pending."""
         clock = case.timers.clock
         if clock is not None:
             clock = pause_clock(clock, now, self.calendar(self._stage_agency(case, clock.stage)))
-        cal = self.calendar(case.triage_agency)
-        waiting = start_clock(
-            Stage.REPORTER_INFORMATION, self.policy.sla.reporter_information, now, cal
-        )
-        timers = _new(
+        cal = self.calendar(agency)
+        waiting = start_clock(stage, target, now, cal)
+        timers: Timers = _new(
             Timers,
             clock=clock,
             clock_next_at=None,
             reporter_clock=waiting,
             reporter_due_at=deadline(waiting, cal),
             escalation_due_at=None,
+        )
+        return timers
+
+    def _request_information(self, case: Case, m: Any, now: datetime) -> list[Any]:
+        timers = self._wait_on_reporter(
+            case,
+            Stage.REPORTER_INFORMATION,
+            self.policy.sla.reporter_information,
+            case.triage_agency,
+            now,
         )
         payload = _new(
             InformationRequestedPayload,
@@ -812,21 +824,14 @@ class Workflow:
         ]
 
     def _resolve(self, case: Case, m: Any, now: datetime) -> list[Any]:
-        clock = case.timers.clock
-        if clock is not None:
-            clock = pause_clock(clock, now, self.calendar(self._stage_agency(case, clock.stage)))
+        timers = self._wait_on_reporter(
+            case,
+            Stage.REPORTER_CONFIRMATION,
+            self.policy.sla.reporter_confirmation,
+            case.agency,
+            now,
+        )
         cal = self.calendar(case.agency)
-        waiting = start_clock(
-            Stage.REPORTER_CONFIRMATION, self.policy.sla.reporter_confirmation, now, cal
-        )
-        timers = _new(
-            Timers,
-            clock=clock,
-            clock_next_at=None,
-            reporter_clock=waiting,
-            reporter_due_at=deadline(waiting, cal),
-            escalation_due_at=None,
-        )
         payload = _new(
             ComplaintResolvedPayload,
             actor=m.payload.actor,
