@@ -637,11 +637,17 @@ class Workflow:
         # The automatic `refer` transition from verified (guard has_agency).
         probe = _replace(case, {"state": CaseState.VERIFIED, "agency": agency})
         self._transition(probe, m, "refer", now)
-        referred = self._event(
+        return [verified, self._referred(case, m, 1, agency, rule, now)]
+
+    def _referred(
+        self, case: Case, m: Any, index: int, agency: str, rule: str | None, now: datetime
+    ) -> Any:
+        """`CaseReferred` to ``agency``, with the follow-up plan clock started in its calendar."""
+        return self._event(
             CaseReferred,
             case.case_id,
             m,
-            1,
+            index,
             now,
             case.correlation_id,
             _new(
@@ -651,7 +657,6 @@ class Workflow:
                 timers=self._start(Stage.FOLLOW_UP_PLAN, agency, now),
             ),
         )
-        return [verified, referred]
 
     def _wait_on_reporter(
         self, case: Case, stage: Stage, target: SlaTarget, agency: str | None, now: datetime
@@ -790,21 +795,7 @@ class Workflow:
                 detail=p.detail,
             ),
         )
-        second = self._event(
-            CaseReferred,
-            case.case_id,
-            m,
-            1,
-            now,
-            case.correlation_id,
-            _new(
-                CaseReferredPayload,
-                agency=target,
-                rule=rule,
-                timers=self._start(Stage.FOLLOW_UP_PLAN, target, now),
-            ),
-        )
-        return [first, second]
+        return [first, self._referred(case, m, 1, target, rule, now)]
 
     def _post_plan(self, case: Case, m: Any, now: datetime) -> list[Any]:
         p = m.payload
