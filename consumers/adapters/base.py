@@ -1,4 +1,5 @@
-"""What every adapter shares: the error type, the draft -> `ComplaintSubmitted` step, keywords."""
+"""What every adapter shares: the error type, the draft -> `ComplaintSubmitted` step, keywords,
+and the hygiene of attachment metadata (media type, file name) that the gateway's store uses too."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ class AdapterError(ValueError):
     """A provider payload that cannot become a complaint.
 
     ``reason``: ``invalid_payload`` (shape or field), ``unsupported_media_type``,
-    ``broken_mime``, ``empty_complaint``. ``status`` is the HTTP status the gateway answers.
+    ``broken_mime``, ``empty_complaint``, and Open311's ``unknown_service_code``,
+    ``missing_description``, ``missing_location``. ``status`` is the HTTP status the gateway
+    answers.
     """
 
     def __init__(self, reason: str, detail: str, status: int = 422) -> None:
@@ -59,6 +62,23 @@ class ComplaintDraft:
     attachments: list[Attachment] = field(default_factory=list)
     language: str = "id"
     external_reference: str | None = None
+
+
+_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+
+
+def clean_content_type(value: str | None) -> str:
+    """The bare media type, or application/octet-stream when missing or malformed."""
+    bare = (value or "").split(";", 1)[0].strip().lower()
+    return bare if _CONTENT_TYPE.match(bare) else "application/octet-stream"
+
+
+def clean_name(value: str | None) -> str | None:
+    """A file name without any folder part, at most 255 characters."""
+    if not value:
+        return None
+    base = re.split(r"[\\/]", value)[-1].strip().replace("\x00", "")
+    return base[:255] or None
 
 
 def subject_from(text: str, limit: int = 80) -> str:

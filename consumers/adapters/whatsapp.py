@@ -17,10 +17,11 @@ from consumers.adapters.base import (
     AdapterError,
     ComplaintDraft,
     build_complaint,
+    clean_content_type,
+    clean_name,
     location_from,
     parse_keyword_text,
 )
-from consumers.gateway.store import clean_content_type, clean_name
 from workflow.messages import Attachment, Channel, ComplaintSubmitted
 
 _MEDIA = ("image", "document", "audio", "video")

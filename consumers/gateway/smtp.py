@@ -9,16 +9,14 @@ sending server retries later).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from consumers.adapters.base import AdapterError
 from consumers.adapters.email import from_email
+from consumers.gateway.context import Gateway
 from consumers.gateway.publisher import PublishError
-
-if TYPE_CHECKING:
-    from consumers.gateway.app import Gateway
 
 
 class IntakeHandler:

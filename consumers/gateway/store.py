@@ -12,9 +12,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from consumers.adapters.base import clean_content_type, clean_name
 from workflow.messages import MAX_ATTACHMENT_BYTES, Attachment
-
-_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 
 
 class AttachmentStore:
@@ -59,17 +58,3 @@ class AttachmentStore:
             return self.path_for(digest).read_bytes()
         except FileNotFoundError:
             raise KeyError(uri) from None
-
-
-def clean_content_type(value: str | None) -> str:
-    """The bare media type, or application/octet-stream when missing or malformed."""
-    bare = (value or "").split(";", 1)[0].strip().lower()
-    return bare if _CONTENT_TYPE.match(bare) else "application/octet-stream"
-
-
-def clean_name(value: str | None) -> str | None:
-    """A file name without any folder part, at most 255 characters."""
-    if not value:
-        return None
-    base = re.split(r"[\\/]", value)[-1].strip().replace("\x00", "")
-    return base[:255] or None

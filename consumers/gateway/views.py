@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from consumers.adapters.open311 import GENERAL_SERVICE, SERVICES
 from consumers.gateway.security import Operator, OperatorRole
 from states.lifecycle import CaseState
 from workflow.case import Case
@@ -175,23 +176,6 @@ def open311_request(case: Case, history: list[Event], policy: Policy) -> dict[st
         "long": location.longitude if location else None,
         "media_url": None,
     }
-
-
-GENERAL_SERVICE = "umum"
-
-SERVICES: dict[str, tuple[str, str]] = {
-    GENERAL_SERVICE: ("Pengaduan umum", "Keluhan pelayanan publik yang tidak masuk kategori lain"),
-    "penundaan_berlarut": ("Penundaan berlarut", "Layanan ditunda atau berlarut-larut"),
-    "tidak_memberikan_pelayanan": ("Tidak memberikan pelayanan", "Layanan tidak diberikan"),
-    "tidak_kompeten": ("Tidak kompeten", "Petugas tidak kompeten"),
-    "penyalahgunaan_wewenang": ("Penyalahgunaan wewenang", "Penyalahgunaan wewenang"),
-    "penyimpangan_prosedur": ("Penyimpangan prosedur", "Layanan menyimpang dari prosedur"),
-    "permintaan_imbalan": ("Permintaan imbalan (pungli)", "Permintaan uang, barang atau jasa"),
-    "tidak_patut": ("Tidak patut", "Perilaku petugas tidak patut"),
-    "berpihak": ("Berpihak", "Petugas berpihak"),
-    "diskriminasi": ("Diskriminasi", "Perlakuan diskriminatif"),
-    "konflik_kepentingan": ("Konflik kepentingan", "Konflik kepentingan petugas"),
-}
 
 
 def _service_name(code: str | None) -> str:

@@ -1,0 +1,77 @@
+"""What the routes share: the `Gateway` context (settings, credentials, publisher, read model,
+attachment store, rate limiter, clock), built by `consumers.gateway.app.create_app` and reached
+from a request as ``app.state.gateway``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from consumers.gateway.errors import ApiError
+from consumers.gateway.publisher import Publisher
+from consumers.gateway.ratelimit import RateLimiter
+from consumers.gateway.readmodel import KafkaReadModelFeeder, ReadModel
+from consumers.gateway.security import SecurityConfig
+from consumers.gateway.settings import GatewaySettings
+from consumers.gateway.store import AttachmentStore
+from workflow.messages import ComplaintSubmitted, encode
+from workflow.policy import Policy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Gateway:
+    """Everything the routes use; built by `create_app`, reachable as ``app.state.gateway``."""
+
+    settings: GatewaySettings
+    security: SecurityConfig
+    policy: Policy
+    publisher: Publisher
+    read_model: ReadModel
+    store: AttachmentStore
+    limiter: RateLimiter
+    clock: Callable[[], datetime]
+    feeder: KafkaReadModelFeeder | None = None
+    smtp_server: asyncio.Server | None = None
+    agency_codes: frozenset[str] = field(default_factory=frozenset)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def submit(self, complaint: ComplaintSubmitted) -> str:
+        """Publish an intake message; returns the tracking number once Kafka acknowledged."""
+        tracking = complaint.derived_case_id
+        await self.publisher.publish("complaints.intake", tracking.encode(), encode(complaint))
+        log.info("intake %s via %s", tracking, complaint.payload.channel.value)
+        return tracking
+
+    def throttle(self, caller: str) -> None:
+        wait = self.limiter.take(caller)
+        if wait > 0:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests for {caller}; retry in {wait:.1f} s",
+                {"Retry-After": str(max(1, round(wait)))},
+            )
+
+
+def gateway_of(request: Request) -> Gateway:
+    gw: Gateway = request.app.state.gateway
+    return gw
+
+
+GatewayDep = Annotated[Gateway, Depends(gateway_of)]
+
+
+def throttle_anonymous(request: Request, gw: Gateway) -> None:
+    """Tracking numbers are the reporter's only credential for the public views: limit how fast
+    one address can try them (and how often it can ask for the Open311 lists)."""
+    gw.throttle(f"ip:{request.client.host if request.client else 'unknown'}")

@@ -1,0 +1,1 @@
+"""The gateway's route groups, one module each: intake channels, cases, Open311, health."""
