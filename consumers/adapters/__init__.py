@@ -4,7 +4,3 @@ Pure functions (no I/O apart from the attachment store they are handed): each ta
 provider's payload and ``now`` and returns complaints, or raises `AdapterError` with a closed
 ``reason`` and a detail that names the field (never the reporter's data).
 """
-
-from consumers.adapters.base import AdapterError, ComplaintDraft, build_complaint
-
-__all__ = ["AdapterError", "ComplaintDraft", "build_complaint"]

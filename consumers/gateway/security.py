@@ -27,9 +27,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -111,21 +112,29 @@ class SecurityConfig(BaseModel):
 
     def find_key(self, presented: str) -> ApiKey | None:
         """The API key whose hash matches ``presented`` (constant time per comparison)."""
-        digest = hash_secret(presented)
-        found = None
-        for key in self.api_keys:
-            if hmac.compare_digest(key.sha256, digest):
-                found = key
-        return found
+        return _matching(self.api_keys, presented)
 
     def find_operator(self, presented: str) -> Operator | None:
         """The operator whose token hash matches ``presented``."""
-        digest = hash_secret(presented)
-        found = None
-        for operator in self.operators:
-            if hmac.compare_digest(operator.sha256, digest):
-                found = operator
-        return found
+        return _matching(self.operators, presented)
+
+
+class _Hashed(Protocol):
+    @property
+    def sha256(self) -> str: ...
+
+
+_Entry = TypeVar("_Entry", bound=_Hashed)
+
+
+def _matching(entries: Iterable[_Entry], presented: str) -> _Entry | None:
+    # Every entry is compared (no early return), so the time taken does not tell which matched.
+    digest = hash_secret(presented)
+    found = None
+    for entry in entries:
+        if hmac.compare_digest(entry.sha256, digest):
+            found = entry
+    return found
 
 
 class SecurityFileError(ValueError):
