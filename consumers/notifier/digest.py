@@ -1,6 +1,6 @@
 """The optional daily digest per officer: what it holds, when it is due, and the words.
 
-Pure pieces; `consumers.notifier.service` runs them on its loop.
+Pure pieces; `consumers.notifier.digest_runner` runs them on the notifier's loop.
 
 * `DigestBook` keeps, per officer, the alerts delivered to them, rebuilt from the receipts on
   ``notifications.receipts`` (each delivered receipt names the officer, the alert's key, case,
