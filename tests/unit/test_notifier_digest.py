@@ -414,7 +414,9 @@ async def test_a_digest_due_while_the_notifier_was_down_goes_out_late_with_the_s
         (DAY1, CASE_A),
         (DUE + timedelta(hours=1), "ADU-NEW"),
     ):
-        await first.outbox.write_receipt(receipt(f"{case}|reminder|L2|e", "sekda", at, case_id=case))
+        await first.outbox.write_receipt(
+            receipt(f"{case}|reminder|L2|e", "sekda", at, case_id=case)
+        )
     await first.digests.run_due(Consumer(first.topics.events))
     ((target, subject, body),) = sender.sent
     assert target == "sekda/email"
