@@ -191,3 +191,19 @@ async def test_the_follower_still_has_aiokafkas_private_metadata_refresh() -> No
     # this fails loudly if an aiokafka upgrade renames it.
     follower = _Follower(bootstrap_servers="127.0.0.1:1")
     assert callable(follower._client.force_metadata_update)
+
+
+async def test_a_receipt_another_notifier_wrote_counts_after_the_catch_up(
+    log: MemoryLog, sink: tuple[int, SinkHandler], tmp_path: Path
+) -> None:
+    # Two notifiers of one group: the partition moved here after the other one delivered.
+    port, mail = sink
+    here = await started(log, port, tmp_path)
+    other = await started(log, port, tmp_path)
+    await other.handler.handle(event_record(log, escalation()))
+    assert len(mail.messages) == 1
+
+    await here.side.catch_up()  # what each batch starts with
+    await here.handler.handle(log.append(EVENTS, CASE.encode(), escalation()))
+    assert len(mail.messages) == 1
+    assert here.stats.duplicates_skipped == 1
