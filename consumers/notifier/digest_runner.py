@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 from aiokafka import TopicPartition
 
 from consumers.notifier.clients import Assigned
-from consumers.notifier.delivery import Outcome, Sender, deliver
+from consumers.notifier.context import NotifierContext, failure_detail
+from consumers.notifier.delivery import Outcome
 from consumers.notifier.digest import (
     count_escalated,
     digest_key,
@@ -26,14 +27,9 @@ from consumers.notifier.digest import (
     next_due,
     render_digest,
 )
-from consumers.notifier.directory import Directory, Officer, Target
-from consumers.notifier.outbox import Outbox
-from consumers.notifier.receipts import ReceiptStore, digest_receipt
-from consumers.notifier.settings import NotifierSettings
-from consumers.notifier.side_topics import CaseBook
-from consumers.notifier.stats import NotifierStats
+from consumers.notifier.directory import Officer, Target
+from consumers.notifier.receipts import digest_receipt
 from consumers.topics import partition_for
-from workflow.policy import Policy
 
 log = logging.getLogger("aduan.notifier")
 
@@ -65,28 +61,19 @@ class _Digest:
 class DigestRunner:
     def __init__(
         self,
+        context: NotifierContext,
         *,
-        settings: NotifierSettings,
-        directory: Directory,
-        policy: Policy,
-        sender: Sender,
-        clock: Callable[[], datetime],
-        stats: NotifierStats,
-        receipts: ReceiptStore,
-        cases: CaseBook,
-        outbox: Outbox,
         catch_up: Callable[[], Awaitable[None]],
         events_topic: str,
     ) -> None:
-        self.settings = settings
-        self.directory = directory
-        self.policy = policy
-        self.sender = sender
-        self.clock = clock
-        self.stats = stats
-        self.receipts = receipts
-        self.cases = cases
-        self.outbox = outbox
+        self.context = context
+        self.directory = context.directory
+        self.policy = context.policy
+        self.clock = context.clock
+        self.stats = context.stats
+        self.receipts = context.receipts
+        self.cases = context.cases
+        self.outbox = context.outbox
         self.catch_up = catch_up
         self.events_topic = events_topic
         self.next_check: datetime | None = None
@@ -168,21 +155,8 @@ class DigestRunner:
             await self._digest_target(digest, target)
 
     async def _digest_target(self, digest: _Digest, target: Target) -> None:
-        def retried(attempt: int, reason: str) -> None:
-            self.stats.retried += 1
-            log.info(
-                "retrying the digest for %s (attempt %d failed: %s)", target.label, attempt, reason
-            )
-
-        outcome = await deliver(
-            self.sender,
-            target,
-            digest.subject,
-            digest.body,
-            "info",
-            self.settings.retry,
-            on_retry=retried,
-        )
+        what = f"the digest for {target.label}"
+        outcome = await self.context.deliver(target, digest.subject, digest.body, "info", what=what)
         await self._settle(digest, target, outcome)
 
     async def _settle(self, digest: _Digest, target: Target, outcome: Outcome) -> None:
@@ -212,7 +186,7 @@ class DigestRunner:
                 due.key.encode(),
                 json.dumps(summary, separators=(",", ":")).encode(),
                 "notification_failed",
-                f"{target.id} ({target.label}) after {outcome.attempts} attempts: {outcome.reason}",
+                failure_detail(target, outcome),
                 [],
             )
         receipt = digest_receipt(

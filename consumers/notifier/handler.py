@@ -11,21 +11,16 @@ dead-lettered with the parser's reason.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from consumers.notifier.alerts import Alert, plan_alert, render
-from consumers.notifier.delivery import Outcome, Sender, deliver
-from consumers.notifier.directory import Directory, Officer, Target
-from consumers.notifier.outbox import Outbox
-from consumers.notifier.receipts import ReceiptStore, alert_receipt
-from consumers.notifier.settings import NotifierSettings
-from consumers.notifier.side_topics import CaseBook
-from consumers.notifier.stats import NotifierStats
+from consumers.notifier.context import NotifierContext
+from consumers.notifier.delivery import Outcome
+from consumers.notifier.directory import Officer, Target
+from consumers.notifier.receipts import alert_receipt
 from workflow.messages import InvalidMessage, parse_event
-from workflow.policy import Policy
 
 log = logging.getLogger("aduan.notifier")
 
@@ -44,28 +39,15 @@ class _Letter:
 
 
 class AlertHandler:
-    def __init__(
-        self,
-        *,
-        settings: NotifierSettings,
-        directory: Directory,
-        policy: Policy,
-        sender: Sender,
-        clock: Callable[[], datetime],
-        stats: NotifierStats,
-        receipts: ReceiptStore,
-        cases: CaseBook,
-        outbox: Outbox,
-    ) -> None:
-        self.settings = settings
-        self.directory = directory
-        self.policy = policy
-        self.sender = sender
-        self.clock = clock
-        self.stats = stats
-        self.receipts = receipts
-        self.cases = cases
-        self.outbox = outbox
+    def __init__(self, context: NotifierContext) -> None:
+        self.context = context
+        self.settings = context.settings
+        self.directory = context.directory
+        self.policy = context.policy
+        self.stats = context.stats
+        self.receipts = context.receipts
+        self.cases = context.cases
+        self.outbox = context.outbox
 
     async def handle(self, record: Any) -> None:
         """Alert the officers an event concerns (``record``: key, value, topic, partition,
@@ -127,29 +109,10 @@ class AlertHandler:
             if self.receipts.handled(alert.key, target.id):
                 self.stats.duplicates_skipped += 1
                 continue
-            outcome = await self._deliver(letter, target)
-            await self._settle(letter, target, outcome, record)
-
-    async def _deliver(self, letter: _Letter, target: Target) -> Outcome:
-        def retried(attempt: int, reason: str) -> None:
-            self.stats.retried += 1
-            log.info(
-                "retrying %s for %s (attempt %d failed: %s)",
-                target.label,
-                letter.alert.case_id,
-                attempt,
-                reason,
+            outcome = await self.context.deliver(
+                target, subject, body, severity, what=f"{target.label} for {alert.case_id}"
             )
-
-        return await deliver(
-            self.sender,
-            target,
-            letter.subject,
-            letter.body,
-            letter.severity,
-            self.settings.retry,
-            on_retry=retried,
-        )
+            await self._settle(letter, target, outcome, record)
 
     async def _settle(self, letter: _Letter, target: Target, outcome: Outcome, record: Any) -> None:
         """Count and receipt one target's outcome (dead-lettering it if it failed)."""
@@ -187,7 +150,7 @@ class AlertHandler:
             channel=target.channel,
             outcome="delivered" if outcome.delivered else "deadlettered",
             attempts=outcome.attempts,
-            recorded_at=self.clock(),
+            recorded_at=self.context.clock(),
         )
         await self.outbox.write_receipt(receipt)
 
@@ -209,6 +172,6 @@ class AlertHandler:
             channel="-",
             outcome="no_recipients",
             attempts=0,
-            recorded_at=self.clock(),
+            recorded_at=self.context.clock(),
         )
         await self.outbox.write_receipt(receipt)

@@ -31,6 +31,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from consumers.notifier.clients import ClientFactory, EventSource, KafkaClients
+from consumers.notifier.context import NotifierContext
 from consumers.notifier.delivery import AppriseSender, Sender
 from consumers.notifier.digest_runner import DigestRunner
 from consumers.notifier.directory import Directory
@@ -83,30 +84,20 @@ class Notifier:
         self.clients = clients(engine, settings)
         self.outbox = Outbox(self.clients, self.topics, self.receipts)
         self.side = SideTopics(self.clients, self.topics, self.receipts, self.cases)
-        sender = sender if sender is not None else AppriseSender()
-        self.handler = AlertHandler(
+        context = NotifierContext(
             settings=settings,
             directory=directory,
             policy=policy,
-            sender=sender,
+            sender=sender if sender is not None else AppriseSender(),
             clock=clock,
             stats=self.stats,
             receipts=self.receipts,
             cases=self.cases,
             outbox=self.outbox,
         )
+        self.handler = AlertHandler(context)
         self.digests = DigestRunner(
-            settings=settings,
-            directory=directory,
-            policy=policy,
-            sender=sender,
-            clock=clock,
-            stats=self.stats,
-            receipts=self.receipts,
-            cases=self.cases,
-            outbox=self.outbox,
-            catch_up=self.side.catch_up,
-            events_topic=self.topics.events,
+            context, catch_up=self.side.catch_up, events_topic=self.topics.events
         )
 
     @property
