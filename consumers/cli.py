@@ -503,29 +503,12 @@ def notifier(
     ] = 6068,
 ) -> None:
     """Run the notifier (SLA warnings, escalations, reminders to officers) until Ctrl-C."""
-    from consumers.notifier.directory import DirectoryError
-    from consumers.notifier.service import create_notifier, describe, run_notifier
+    from consumers.notifier.runner import NotifierStartError, serve
 
     try:
-        service = create_notifier(directory)
-    except (DirectoryError, ValidationError) as exc:
-        raise CliError(str(exc).splitlines()[0]) from None
-    for line in describe(service.directory):
-        typer.echo(f"aduan notifier: {line}")
-    if check:
-        typer.echo("aduan notifier: directory ok")
-        return
-    typer.echo(
-        f"aduan notifier: {service.events_topic} on {','.join(service.engine.kafka_bootstrap)}"
-    )
-    if metrics_port:
-        from prometheus_client import start_http_server
-
-        from consumers.notifier.metrics import notifier_registry
-
-        start_http_server(metrics_port, "127.0.0.1", registry=notifier_registry(service.stats))
-        typer.echo(f"aduan notifier: metrics on http://127.0.0.1:{metrics_port}/metrics")
-    run_notifier(service)
+        serve(directory, check, metrics_port, typer.echo)
+    except NotifierStartError as exc:
+        raise CliError(str(exc)) from None
 
 
 @app.command("smtp-sink")

@@ -1,8 +1,13 @@
 """The notifier: escalation officers get SLA warnings, escalations and reminders automatically.
 
-A separate process (``aduan notifier``) with its own consumer group on ``cases.events``. See
-`consumers.notifier.service` for the loop and its delivery guarantee, `consumers.notifier.directory`
-for the officer directory format, `consumers.notifier.alerts` for what is alerted and the words,
-`consumers.notifier.delivery` for retries, and `consumers.notifier.sink` for the local SMTP sink
-that ``make run`` delivers to.
+A separate process (``aduan notifier``) with its own consumer group on ``cases.events``. Its rooms:
+`consumers.notifier.service` wires them and runs the loop (and states the delivery guarantee),
+`consumers.notifier.runner` starts it, `consumers.notifier.settings` its settings and topics,
+`consumers.notifier.clients` the Kafka clients (built by an injectable factory),
+`consumers.notifier.side_topics` the receipts and snapshots it follows,
+`consumers.notifier.handler` one event to alerts, `consumers.notifier.receipts` what was handled,
+`consumers.notifier.outbox` what it writes, `consumers.notifier.digest_runner` the daily digest
+(`consumers.notifier.digest` its pieces), `consumers.notifier.directory` the officer directory
+format, `consumers.notifier.alerts` what is alerted and the words, `consumers.notifier.delivery`
+retries, and `consumers.notifier.sink` the local SMTP sink that ``make run`` delivers to.
 """

@@ -1,9 +1,34 @@
-"""``python -m consumers.notifier [options]``: the same as ``aduan notifier [options]``."""
+"""``python -m consumers.notifier [options]``: the notifier's own entry (as ``aduan notifier``)."""
 
+from __future__ import annotations
+
+import argparse
+import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
-from consumers.cli import main
+from consumers.notifier.runner import NotifierStartError, serve
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m consumers.notifier")
+    parser.add_argument("--directory", type=Path, default=None, help="Officer directory YAML.")
+    parser.add_argument("--check", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ.get("ADUAN_NOTIFIER_METRICS_PORT", "6068")),
+        help="Serve /metrics on 127.0.0.1 here (0 = off).",
+    )
+    args = parser.parse_args(argv)
+    try:
+        serve(args.directory, args.check, args.metrics_port, lambda line: print(line, flush=True))
+    except NotifierStartError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
 
 if __name__ == "__main__":
-    sys.argv = [sys.argv[0], "notifier", *sys.argv[1:]]
-    main()
+    sys.exit(main())

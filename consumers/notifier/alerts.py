@@ -9,9 +9,10 @@
 ``SlaBreached`` needs no alert of its own: the engine follows every breach with ``CaseEscalated``
 (or, at the top, a reminder), and that alert says how late the stage is.
 
-`render` writes the subject and body in Indonesian (default) or English. An alert never carries
-anything about the reporter (not even the `ReporterView` of a public reporter): only the
-tracking number, agency, stage, level, deadline, lateness and the case URL.
+`render` writes the subject and body in Indonesian (default) or English, from the words in
+`consumers.notifier.texts`. An alert never carries anything about the reporter (not even the
+`ReporterView` of a public reporter): only the tracking number, agency, stage, level, deadline,
+lateness and the case URL.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from consumers.notifier.texts import labelled, words_for
 from workflow.messages import (
     CaseEscalated,
     EscalationReminderIssued,
@@ -221,102 +223,61 @@ def format_duration(delta: timedelta, language: str) -> str:
     return " ".join(parts)
 
 
+def _agency_label(agency: str | None, policy: Policy) -> str:
+    if agency is None:
+        return "?"
+    try:
+        return f"{policy.agency(agency).name} ({agency})"
+    except KeyError:
+        return agency
+
+
+def _level_title(alert: Alert, policy: Policy) -> str:
+    if alert.level < 1:
+        return ""
+    try:
+        return policy.ladder_for(alert.agency or None).level(alert.level).title
+    except KeyError:
+        return ""
+
+
 def render(
     alert: Alert, language: str, policy: Policy, case_url: str, recipient_role: str
 ) -> tuple[str, str]:
-    """(subject, body) of ``alert`` in ``language`` (``id`` or ``en``)."""
+    """(subject, body) of ``alert`` in ``language`` (``id`` or ``en``; the words are in
+    `consumers.notifier.texts`)."""
     lang = "en" if language == "en" else "id"
-    agency_name = alert.agency or "?"
-    if alert.agency is not None:
-        try:
-            agency_name = f"{policy.agency(alert.agency).name} ({alert.agency})"
-        except KeyError:
-            agency_name = alert.agency
-    stage = _STAGES[lang][alert.stage] if alert.stage is not None else "-"
-    level_title = ""
-    if alert.level >= 1:
-        try:
-            ladder = policy.ladder_for(alert.agency) if alert.agency else policy.ladder_for(None)
-            level_title = ladder.level(alert.level).title
-        except KeyError:
-            level_title = ""
-    url = case_url.replace("{tracking}", alert.case_id)
-    due = format_instant(alert.deadline, alert.tz, lang) if alert.deadline else None
-    late = format_duration(alert.late_by, lang) if alert.late_by is not None else None
-    left = format_duration(alert.remaining, lang) if alert.remaining is not None else None
-    at = format_instant(alert.occurred_at, alert.tz, lang)
-    pct = round((alert.threshold or 0) * 100)
-
-    if lang == "id":
-        if alert.kind == "warning":
-            subject = f"[aduan] Peringatan SLA {pct}%: {alert.case_id} - {stage}"
-            head = f"Tahap {stage} pengaduan {alert.case_id} telah memakai {pct}% waktu layanan."
-        elif alert.kind == "escalation":
-            subject = f"[aduan] Eskalasi level {alert.level} ({level_title}): {alert.case_id}"
-            head = (
-                f"Pengaduan {alert.case_id} dieskalasi ke level {alert.level} ({level_title}) "
-                "karena tenggat terlewati."
-            )
-        else:
-            subject = f"[aduan] Pengingat eskalasi level {alert.level}: {alert.case_id}"
-            head = f"Pengaduan {alert.case_id} masih belum ditindaklanjuti di level tertinggi."
-        lines = [
-            f"Yth. {recipient_role},",
-            "",
-            head,
-            "",
-            f"Nomor pelacakan : {alert.case_id}",
-            f"Instansi (OPD)  : {agency_name}",
-            f"Tahap           : {stage}",
-        ]
-        if due:
-            lines.append(f"Tenggat         : {due}")
-        if late:
-            lines.append(f"Keterlambatan   : terlambat {late}")
-        elif left:
-            lines.append(f"Sisa waktu      : {left}")
-        lines += [
-            f"Waktu kejadian  : {at}",
-            "",
-            f"Lihat pengaduan : {url}",
-            "",
-            "Identitas pelapor tidak dicantumkan dalam pemberitahuan ini.",
-            "Pesan otomatis dari aduan; mohon tidak membalas email ini.",
-        ]
-    else:
-        if alert.kind == "warning":
-            subject = f"[aduan] SLA warning {pct}%: {alert.case_id} - {stage}"
-            head = f"The {stage} stage of complaint {alert.case_id} has used {pct}% of its time."
-        elif alert.kind == "escalation":
-            subject = f"[aduan] Escalation level {alert.level} ({level_title}): {alert.case_id}"
-            head = (
-                f"Complaint {alert.case_id} was escalated to level {alert.level} "
-                f"({level_title}) because its deadline passed."
-            )
-        else:
-            subject = f"[aduan] Escalation reminder level {alert.level}: {alert.case_id}"
-            head = f"Complaint {alert.case_id} is still not acted on at the top level."
-        lines = [
-            f"Dear {recipient_role},",
-            "",
-            head,
-            "",
-            f"Tracking number : {alert.case_id}",
-            f"Agency          : {agency_name}",
-            f"Stage           : {stage}",
-        ]
-        if due:
-            lines.append(f"Deadline        : {due}")
-        if late:
-            lines.append(f"Lateness        : {late} late")
-        elif left:
-            lines.append(f"Time left       : {left}")
-        lines += [
-            f"Occurred at     : {at}",
-            "",
-            f"Look it up      : {url}",
-            "",
-            "The reporter's identity is never included in these notifications.",
-            "Automatic message from aduan; please do not reply.",
-        ]
-    return subject, "\n".join(lines) + "\n"
+    words = words_for(lang)
+    w = words.alert
+    stage = stage_name(alert.stage, lang)
+    fields = {
+        "case": alert.case_id,
+        "stage": stage,
+        "pct": round((alert.threshold or 0) * 100),
+        "level": alert.level,
+        "title": _level_title(alert, policy),
+    }
+    lines = [
+        words.greeting.format(role=recipient_role),
+        "",
+        w.head[alert.kind].format(**fields),
+        "",
+        labelled(w.tracking, alert.case_id),
+        labelled(w.agency, _agency_label(alert.agency, policy)),
+        labelled(w.stage, stage),
+    ]
+    if alert.deadline:
+        lines.append(labelled(w.deadline, format_instant(alert.deadline, alert.tz, lang)))
+    if alert.late_by is not None:
+        late = format_duration(alert.late_by, lang)
+        lines.append(labelled(w.lateness, w.late.format(late=late)))
+    elif alert.remaining is not None:
+        lines.append(labelled(w.left, format_duration(alert.remaining, lang)))
+    lines += [
+        labelled(w.occurred, format_instant(alert.occurred_at, alert.tz, lang)),
+        "",
+        labelled(w.link, case_url.replace("{tracking}", alert.case_id)),
+        "",
+        *words.footer,
+    ]
+    return w.subject[alert.kind].format(**fields), "\n".join(lines) + "\n"

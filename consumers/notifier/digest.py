@@ -1,6 +1,6 @@
 """The optional daily digest per officer: what it holds, when it is due, and the words.
 
-Pure pieces; `consumers.notifier.service` runs them on its loop.
+Pure pieces; `consumers.notifier.digest_runner` runs them on the notifier's loop.
 
 * `DigestBook` keeps, per officer, the alerts delivered to them, rebuilt from the receipts on
   ``notifications.receipts`` (each delivered receipt names the officer, the alert's key, case,
@@ -37,6 +37,7 @@ from consumers.notifier.alerts import (
     stage_name,
 )
 from consumers.notifier.directory import Directory
+from consumers.notifier.texts import DigestWords, labelled, words_for
 from workflow.policy import Policy
 from workflow.sla import Stage
 
@@ -217,31 +218,37 @@ def _level_title(level: int, agency: str | None, policy: Policy) -> str:
         return ""
 
 
-def _what(item: DigestItem, lang: str, policy: Policy) -> str:
-    pct = round((item.threshold or 0) * 100)
+def _what(item: DigestItem, words: DigestWords, policy: Policy) -> str:
     title = _level_title(item.level, item.agency, policy) if item.level >= 1 else ""
-    suffix = f" ({title})" if title else ""
-    if lang == "id":
-        if item.kind == "warning":
-            return f"Peringatan SLA {pct}%" if item.threshold is not None else "Peringatan SLA"
-        if item.kind == "escalation":
-            return f"Eskalasi level {item.level}{suffix}"
-        return f"Pengingat eskalasi level {item.level}{suffix}"
-    if item.kind == "warning":
-        return f"SLA warning {pct}%" if item.threshold is not None else "SLA warning"
-    if item.kind == "escalation":
-        return f"Escalation level {item.level}{suffix}"
-    return f"Escalation reminder level {item.level}{suffix}"
+    kind = "warning_pct" if item.kind == "warning" and item.threshold is not None else item.kind
+    template = words.what.get(kind, words.what["reminder"])
+    return template.format(
+        pct=round((item.threshold or 0) * 100),
+        level=item.level,
+        suffix=f" ({title})" if title else "",
+    )
 
 
-def _lateness(item: DigestItem, lang: str) -> str:
+def _lateness(item: DigestItem, words: DigestWords, lang: str) -> str:
     if item.late_by is not None:
-        late = format_duration(item.late_by, lang)
-        return f"terlambat {late}" if lang == "id" else f"{late} late"
+        return words.late.format(late=format_duration(item.late_by, lang))
     if item.remaining is not None:
-        left = format_duration(item.remaining, lang)
-        return f"sisa {left}" if lang == "id" else f"{left} left"
+        return words.left.format(left=format_duration(item.remaining, lang))
     return "-"
+
+
+def _item_lines(
+    i: int, item: DigestItem, words: DigestWords, lang: str, tz: str, policy: Policy, url: str
+) -> list[str]:
+    return [
+        f"{i}. {item.case_id} - {_what(item, words, policy)}",
+        "   " + labelled(words.agency, _agency_name(item.agency, policy)),
+        "   " + labelled(words.stage, stage_name(item.stage, lang)),
+        "   " + labelled(words.lateness, _lateness(item, words, lang)),
+        "   " + labelled(words.sent, format_instant(item.delivered_at, tz, lang)),
+        "   " + labelled(words.link, url.replace("{tracking}", item.case_id)),
+        "",
+    ]
 
 
 def render_digest(
@@ -257,73 +264,28 @@ def render_digest(
     recipient_role: str,
 ) -> tuple[str, str]:
     """(subject, body) of the digest of local date ``day`` (window: the 24 hours before
-    ``due``) in ``language`` (``id`` or ``en``)."""
+    ``due``) in ``language`` (``id`` or ``en``; the words are in `consumers.notifier.texts`)."""
     lang = "en" if language == "en" else "id"
-    day_text = format_date(day, lang)
-    since = format_instant(due - WINDOW, tz, lang)
-    until = format_instant(due, tz, lang)
+    words = words_for(lang)
+    w = words.digest
     n = len(items)
-    lines: list[str] = []
-    if lang == "id":
-        subject = f"[aduan] Ringkasan harian {day_text}: {n} pemberitahuan"
-        if escalated is not None:
-            subject += f", {escalated} pengaduan masih dieskalasi"
-        lines += [
-            f"Yth. {recipient_role},",
-            "",
-            "Ringkasan pemberitahuan aduan yang dikirim kepada Anda dalam 24 jam terakhir",
-            f"({since} - {until}): {n} pemberitahuan.",
-            "",
-        ]
-    else:
-        subject = f"[aduan] Daily digest {day_text}: {n} alert{'s' if n != 1 else ''}"
-        if escalated is not None:
-            subject += f", {escalated} complaint{'s' if escalated != 1 else ''} still escalated"
-        lines += [
-            f"Dear {recipient_role},",
-            "",
-            "Summary of the aduan alerts sent to you in the last 24 hours",
-            f"({since} - {until}): {n} alert{'s' if n != 1 else ''}.",
-            "",
-        ]
-    for i, item in enumerate(items, 1):
-        stage = stage_name(item.stage, lang)
-        agency = _agency_name(item.agency, policy)
-        sent = format_instant(item.delivered_at, tz, lang)
-        url = case_url.replace("{tracking}", item.case_id)
-        if lang == "id":
-            lines += [
-                f"{i}. {item.case_id} - {_what(item, lang, policy)}",
-                f"   Instansi (OPD)  : {agency}",
-                f"   Tahap           : {stage}",
-                f"   Keterlambatan   : {_lateness(item, lang)}",
-                f"   Dikirim         : {sent}",
-                f"   Lihat pengaduan : {url}",
-                "",
-            ]
-        else:
-            lines += [
-                f"{i}. {item.case_id} - {_what(item, lang, policy)}",
-                f"   Agency          : {agency}",
-                f"   Stage           : {stage}",
-                f"   Lateness        : {_lateness(item, lang)}",
-                f"   Sent at         : {sent}",
-                f"   Look it up      : {url}",
-                "",
-            ]
+    fields = {
+        "day": format_date(day, lang),
+        "since": format_instant(due - WINDOW, tz, lang),
+        "until": format_instant(due, tz, lang),
+        "n": n,
+        "s": "s" if n != 1 else "",
+        "escalated": escalated,
+        "escalated_s": "s" if escalated != 1 else "",
+    }
+    subject = w.subject.format(**fields)
     if escalated is not None:
-        if lang == "id":
-            lines += [f"Pengaduan yang sampai kepada Anda dan masih dieskalasi: {escalated}", ""]
-        else:
-            lines += [f"Complaints that reached you and are still escalated: {escalated}", ""]
-    if lang == "id":
-        lines += [
-            "Identitas pelapor tidak dicantumkan dalam pemberitahuan ini.",
-            "Pesan otomatis dari aduan; mohon tidak membalas email ini.",
-        ]
-    else:
-        lines += [
-            "The reporter's identity is never included in these notifications.",
-            "Automatic message from aduan; please do not reply.",
-        ]
+        subject += w.subject_escalated.format(**fields)
+    intro = [line.format(**fields) for line in w.intro]
+    lines = [words.greeting.format(role=recipient_role), "", *intro, ""]
+    for i, item in enumerate(items, 1):
+        lines += _item_lines(i, item, w, lang, tz, policy, case_url)
+    if escalated is not None:
+        lines += [w.escalated.format(**fields), ""]
+    lines += words.footer
     return subject, "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from consumers.notifier.service import NotifierStats
+from consumers.notifier.stats import NotifierStats
 
 
 class NotifierCollector(Collector):

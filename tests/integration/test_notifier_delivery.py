@@ -25,7 +25,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from consumers.notifier.directory import load_directory
-from consumers.notifier.service import Notifier, NotifierSettings
+from consumers.notifier.service import Notifier
+from consumers.notifier.settings import NotifierSettings
 from consumers.notifier.sink import SinkHandler, start_sink
 from consumers.settings import EngineSettings
 from tests.conftest import KafkaTopics, read_from

@@ -82,7 +82,7 @@ def test_alerts_of_a_day_come_back_as_one_digest_per_officer_the_next_morning_on
         try:
             wait_count(sink.messages, 3, 30, "the three alerts")
             wait_count(webhook.bodies, 1, 10, "the webhook alert")
-            wait_for(lambda: first.notifier._digest_next is not None, 10, "a digest check")
+            wait_for(lambda: first.notifier.digests.next_check is not None, 10, "a digest check")
             time.sleep(0.5)
         finally:
             first.close()
@@ -92,7 +92,7 @@ def test_alerts_of_a_day_come_back_as_one_digest_per_officer_the_next_morning_on
         clock.now = DUE - timedelta(minutes=1)
         second = InProcess(kafka_topics, path, clock=clock)
         try:
-            wait_for(lambda: second.notifier._digest_next == DUE, 10, "the check at 07:29")
+            wait_for(lambda: second.notifier.digests.next_check == DUE, 10, "the check at 07:29")
             time.sleep(0.5)
             assert len(sink.messages) == 3, "not before 07:30"
             started = time.monotonic()
@@ -146,7 +146,7 @@ def test_alerts_of_a_day_come_back_as_one_digest_per_officer_the_next_morning_on
         clock.now = DUE + timedelta(hours=3)
         third = InProcess(kafka_topics, path, clock=clock)
         try:
-            wait_for(lambda: third.notifier._digest_next is not None, 10, "a digest check")
+            wait_for(lambda: third.notifier.digests.next_check is not None, 10, "a digest check")
             time.sleep(1.0)
         finally:
             third.close()

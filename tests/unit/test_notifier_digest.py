@@ -1,6 +1,6 @@
 """The daily digest: directory entries, when it is due, what it holds and says, once per date.
 
-The last tests run the notifier's own digest step (`Notifier._digests`) against in-memory
+The last tests run the notifier's own digest step (`Notifier.digests`) against in-memory
 stand-ins for the broker: a clock the test moves, a sender that records, a producer that keeps the
 receipts (replayed into a fresh notifier to play a restart).
 """
@@ -26,8 +26,10 @@ from consumers.notifier.digest import (
     render_digest,
 )
 from consumers.notifier.directory import Directory, DirectoryError, Target, load_directory
-from consumers.notifier.service import Notifier, NotifierSettings
+from consumers.notifier.service import Notifier
+from consumers.notifier.settings import NotifierSettings
 from consumers.settings import EngineSettings
+from tests.unit.notifier_memory import MemoryClients
 from workflow.policy import load_policy
 from workflow.sla import Stage
 
@@ -324,11 +326,13 @@ class Consumer:
 
 
 def notifier(d: Directory, clock: Clock, producer: Producer, sender: Recorder) -> Notifier:
-    n = Notifier(EngineSettings(), NotifierSettings(), d, POLICY, sender, clock=clock)
-    n._producer = producer  # type: ignore[assignment]
-    n._follower = Consumer("-", 0)  # type: ignore[assignment]
+    def clients(engine: EngineSettings, _: NotifierSettings) -> MemoryClients:
+        events = Consumer(engine.topic("cases.events"))
+        return MemoryClients(producer, Consumer("-", 0), events)  # type: ignore[arg-type]
+
+    n = Notifier(EngineSettings(), NotifierSettings(), d, POLICY, sender, clock, clients)
     for topic, _, value in producer.records:  # a restart reads the receipts back
-        if topic == n.receipts_topic:
+        if topic == n.topics.receipts:
             n.receipts.apply(value)
     return n
 
@@ -339,7 +343,7 @@ async def test_due_at_0730_local_not_before_once_per_date_and_not_again_after_a_
     d = directory(tmp_path)
     clock, producer, sender = Clock(DAY1), Producer(), Recorder()
     first = notifier(d, clock, producer, sender)
-    consumer = Consumer(first.events_topic)
+    consumer = Consumer(first.topics.events)
     first.cases[CASE_A] = (CaseInfo(agency="DINKES", triage_agency="SETDA-TRIASE"), 1)
     for value in (
         receipt(f"{CASE_A}|escalation|L1", "kadis", DAY1),
@@ -347,15 +351,15 @@ async def test_due_at_0730_local_not_before_once_per_date_and_not_again_after_a_
         receipt(f"{CASE_A}|warning", "penghubung", DAY1, kind="warning", level=0),
         receipt(f"{CASE_A}|escalation|L2", "inspektur", DAY1, level=2),  # opted out
     ):
-        await first._write_receipt(value)
+        await first.outbox.write_receipt(value)
 
-    await first._digests(consumer)  # day 1, 17:00: yesterday's digest had nothing
+    await first.digests.run_due(consumer)  # day 1, 17:00: yesterday's digest had nothing
     clock.now = DUE - timedelta(seconds=1)
-    await first._digests(consumer)
+    await first.digests.run_due(consumer)
     assert sender.sent == []
 
     clock.now = DUE
-    await first._digests(consumer)
+    await first.digests.run_due(consumer)
     assert sorted((t, s) for t, s, _ in sender.sent) == [
         (
             "kadis/email",
@@ -371,7 +375,7 @@ async def test_due_at_0730_local_not_before_once_per_date_and_not_again_after_a_
         ),
     ]
     assert first.stats.digests == 3
-    digests = [json.loads(v or b"") for t, _, v in producer.records if t == first.receipts_topic][
+    digests = [json.loads(v or b"") for t, _, v in producer.records if t == first.topics.receipts][
         -3:
     ]
     assert {(r["key"], r["target"], r["kind"], r["outcome"]) for r in digests} == {
@@ -383,18 +387,18 @@ async def test_due_at_0730_local_not_before_once_per_date_and_not_again_after_a_
     # Later the same day, on every iteration: nothing more.
     for minutes in (1, 60, 16 * 60):
         clock.now = DUE + timedelta(minutes=minutes)
-        await first._digests(consumer)
+        await first.digests.run_due(consumer)
     assert len(sender.sent) == 3
 
     # A restart later that day reads the receipts back and sends nothing again.
     again = notifier(d, clock, producer, sender)
-    again.cases = first.cases
-    await again._digests(consumer)
+    again.cases.update(first.cases)
+    await again.digests.run_due(consumer)
     assert len(sender.sent) == 3
 
     # The next day: the window [22 Dec 07:30, 23 Dec 07:30) holds nothing: no digest.
     clock.now = DUE + timedelta(days=1)
-    await again._digests(consumer)
+    await again.digests.run_due(consumer)
     assert len(sender.sent) == 3
 
 
@@ -410,8 +414,10 @@ async def test_a_digest_due_while_the_notifier_was_down_goes_out_late_with_the_s
         (DAY1, CASE_A),
         (DUE + timedelta(hours=1), "ADU-NEW"),
     ):
-        await first._write_receipt(receipt(f"{case}|reminder|L2|e", "sekda", at, case_id=case))
-    await first._digests(Consumer(first.events_topic))
+        await first.outbox.write_receipt(
+            receipt(f"{case}|reminder|L2|e", "sekda", at, case_id=case)
+        )
+    await first.digests.run_due(Consumer(first.topics.events))
     ((target, subject, body),) = sender.sent
     assert target == "sekda/email"
     assert subject == "[aduan] Daily digest 22 Dec 2026: 1 alert, 0 complaints still escalated"
@@ -426,13 +432,13 @@ async def test_a_digest_whose_partition_another_notifier_owns_is_left_to_it(
     d = directory(tmp_path)
     clock, producer, sender = Clock(DUE), Producer(), Recorder()
     n = notifier(d, clock, producer, sender)
-    await n._write_receipt(receipt(f"{CASE_A}|escalation|L1", "kadis", DAY1))
+    await n.outbox.write_receipt(receipt(f"{CASE_A}|escalation|L1", "kadis", DAY1))
 
     class NoPartitions(Consumer):
         def assignment(self) -> set[Any]:
             return set()
 
-    await n._digests(NoPartitions(n.events_topic))
+    await n.digests.run_due(NoPartitions(n.topics.events))
     assert sender.sent == []
-    await n._digests(Consumer(n.events_topic))  # a rebalance gave it the partitions
+    await n.digests.run_due(Consumer(n.topics.events))  # a rebalance gave it the partitions
     assert [t for t, _, _ in sender.sent] == ["kadis/email", "kadis/webhook"]

@@ -1,0 +1,177 @@
+"""One event of ``cases.events`` in, alerts to officers out: `AlertHandler.handle`.
+
+For each alerting event (see `consumers.notifier.alerts`), for each officer and each of their
+targets whose (key, target) has no receipt: render, deliver with retries, then write the receipt
+(awaited) right away, before the next target. A target that still fails after the retries goes to
+``deadletter`` (the event's bytes, the reason in headers) and gets a receipt with outcome
+``deadlettered``, so a restart does not retry it forever. An event that cannot be read is
+dead-lettered with the parser's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from consumers.notifier.alerts import Alert, plan_alert, render
+from consumers.notifier.context import NotifierContext
+from consumers.notifier.delivery import Outcome
+from consumers.notifier.directory import Officer, Target
+from consumers.notifier.receipts import alert_receipt
+from workflow.messages import InvalidMessage, parse_event
+
+log = logging.getLogger("aduan.notifier")
+
+__all__ = ["AlertHandler"]
+
+
+@dataclass(frozen=True)
+class _Letter:
+    """One rendered alert for one officer."""
+
+    alert: Alert
+    officer: Officer
+    subject: str
+    body: str
+    severity: str
+
+
+class AlertHandler:
+    def __init__(self, context: NotifierContext) -> None:
+        self.context = context
+        self.settings = context.settings
+        self.directory = context.directory
+        self.policy = context.policy
+        self.stats = context.stats
+        self.receipts = context.receipts
+        self.cases = context.cases
+        self.outbox = context.outbox
+
+    async def handle(self, record: Any) -> None:
+        """Alert the officers an event concerns (``record``: key, value, topic, partition,
+        offset, as an aiokafka ``ConsumerRecord``)."""
+        if record.value is None:
+            return
+        try:
+            event = parse_event(record.value)
+        except InvalidMessage as exc:
+            await self._invalid(record, exc)
+            return
+        known = self.cases.get(event.case_id)
+        info, level = known if known is not None else (None, 0)
+        alert = plan_alert(event, info, level, self.policy)
+        if alert is None:
+            return
+        if known is None:
+            log.warning("no snapshot of %s on cases.state: routing by '*'", event.case_id)
+        self.stats.alerts += 1
+        if alert.kind == "reminder" and self._reminder_too_soon(alert):
+            self.stats.reminders_suppressed += 1
+            return
+        officers = (
+            self.directory.liaisons(alert.agency)
+            if alert.kind == "warning"
+            else self.directory.level_officers(alert.agency, alert.level)
+        )
+        if not officers:
+            await self._no_recipients(alert, record)
+            return
+        for officer in officers:
+            await self._alert_officer(alert, officer, record)
+
+    async def _invalid(self, record: Any, exc: InvalidMessage) -> None:
+        self.stats.invalid_events += 1
+        log.warning(
+            "dead-lettering an invalid event at %s[%s]@%s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            exc.reason,
+        )
+        await self.outbox.deadletter_record(record, str(exc.reason), str(exc))
+
+    def _reminder_too_soon(self, alert: Alert) -> bool:
+        last = self.receipts.last_reminder.get(alert.case_id)
+        if last is None:
+            return False
+        gap = timedelta(hours=self.settings.reminder_min_interval_hours)
+        # A reminder with receipts of its own was cut short by a crash: finish it.
+        return alert.occurred_at - last < gap and alert.key not in self.receipts.keys
+
+    async def _alert_officer(self, alert: Alert, officer: Officer, record: Any) -> None:
+        language = self.directory.language_for(officer)
+        subject, body = render(alert, language, self.policy, self.directory.case_url, officer.role)
+        severity = "warning" if alert.kind == "warning" else "failure"
+        letter = _Letter(alert, officer, subject, body, severity)
+        for target in self.directory.targets(officer):
+            if self.receipts.handled(alert.key, target.id):
+                self.stats.duplicates_skipped += 1
+                continue
+            outcome = await self.context.deliver(
+                target, subject, body, severity, what=f"{target.label} for {alert.case_id}"
+            )
+            await self._settle(letter, target, outcome, record)
+
+    async def _settle(self, letter: _Letter, target: Target, outcome: Outcome, record: Any) -> None:
+        """Count and receipt one target's outcome (dead-lettering it if it failed)."""
+        alert = letter.alert
+        if outcome.delivered:
+            self.stats.delivered += 1
+            self.stats.count_delivery(target.channel)
+            log.info(
+                "delivered %s %s L%d to %s (%s)",
+                alert.kind,
+                alert.case_id,
+                alert.level,
+                letter.officer.id,
+                target.label,
+            )
+        else:
+            self.stats.deadlettered += 1
+            log.warning(
+                "dead-lettering %s %s L%d for %s: %s",
+                alert.kind,
+                alert.case_id,
+                alert.level,
+                target.label,
+                outcome.reason,
+            )
+            await self.outbox.deadletter_record(
+                record,
+                "notification_failed",
+                f"{target.id} ({target.label}) after {outcome.attempts} attempts: {outcome.reason}",
+            )
+        receipt = alert_receipt(
+            alert,
+            target=target.id,
+            officer=letter.officer.id,
+            channel=target.channel,
+            outcome="delivered" if outcome.delivered else "deadlettered",
+            attempts=outcome.attempts,
+            recorded_at=self.context.clock(),
+        )
+        await self.outbox.write_receipt(receipt)
+
+    async def _no_recipients(self, alert: Alert, record: Any) -> None:
+        if self.receipts.handled(alert.key, "-"):
+            self.stats.duplicates_skipped += 1
+            return
+        self.stats.no_recipients += 1
+        role = "liaison" if alert.kind == "warning" else f"level {alert.level}"
+        await self.outbox.deadletter_record(
+            record,
+            "no_recipients",
+            f"the officer directory has no {role} for agency {alert.agency or '?'}",
+        )
+        receipt = alert_receipt(
+            alert,
+            target="-",
+            officer="-",
+            channel="-",
+            outcome="no_recipients",
+            attempts=0,
+            recorded_at=self.context.clock(),
+        )
+        await self.outbox.write_receipt(receipt)

@@ -1,0 +1,57 @@
+"""What the notifier writes: receipts (``notifications.receipts``), dead letters (``deadletter``).
+
+Every write is awaited (``acks=all``) before the next delivery, so a receipt is durable before the
+notifier moves on; a receipt written here is also applied to the in-memory `ReceiptStore` at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from consumers.notifier.clients import NotifierClients
+from consumers.notifier.receipts import ReceiptStore, encode_receipt
+from consumers.notifier.settings import NotifierTopics
+
+__all__ = ["Outbox"]
+
+
+class Outbox:
+    """Writes through ``clients.producer`` (looked up per write: the clients start later)."""
+
+    def __init__(self, clients: NotifierClients, topics: NotifierTopics, store: ReceiptStore):
+        self.clients = clients
+        self.topics = topics
+        self.store = store
+
+    async def write_receipt(self, value: dict[str, Any]) -> None:
+        key, raw = encode_receipt(value)
+        await self.clients.producer.send_and_wait(self.topics.receipts, key=key, value=raw)
+        self.store.apply(raw)
+
+    async def deadletter_record(self, record: Any, reason: str, detail: str) -> None:
+        """Dead-letter a consumed record: its own key and bytes, its source in headers."""
+        source = [
+            ("aduan.source.topic", str(record.topic).encode()),
+            ("aduan.source.partition", str(record.partition).encode()),
+            ("aduan.source.offset", str(record.offset).encode()),
+        ]
+        await self.deadletter(record.key, record.value, reason, detail, source)
+
+    async def deadletter(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        reason: str,
+        detail: str,
+        extra: list[tuple[str, bytes]],
+    ) -> None:
+        headers = [
+            ("aduan.error.reason", reason.encode()),
+            ("aduan.error.detail", detail.encode()[:4096]),
+            *extra,
+            ("aduan.deadlettered_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self.clients.producer.send_and_wait(
+            self.topics.deadletter, key=key, value=value, headers=headers
+        )

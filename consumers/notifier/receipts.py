@@ -1,0 +1,120 @@
+"""Receipts on ``notifications.receipts``: what has been handled, one record per (key, target).
+
+`ReceiptStore` is what the topic says, rebuilt from it at start and kept current by every receipt
+this notifier writes (and, on catch-up, those another notifier wrote). `alert_receipt` and
+`digest_receipt` build the records; their format is read back by `ReceiptStore.apply` and by
+`consumers.notifier.digest.DigestBook`, so it is the contract between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from consumers.notifier.alerts import Alert
+from consumers.notifier.digest import DigestBook
+
+log = logging.getLogger("aduan.notifier")
+
+__all__ = ["ReceiptStore", "alert_receipt", "digest_receipt", "encode_receipt"]
+
+
+@dataclass
+class ReceiptStore:
+    """What the receipts topic says has been handled (rebuilt from the topic at start)."""
+
+    done: set[tuple[str, str]] = field(default_factory=set)
+    keys: set[str] = field(default_factory=set)
+    last_reminder: dict[str, datetime] = field(default_factory=dict)
+    book: DigestBook = field(default_factory=DigestBook)
+    """Delivered alerts per officer, for the daily digest."""
+
+    def apply(self, value: bytes | None) -> None:
+        if value is None:
+            return
+        try:
+            receipt = json.loads(value)
+            self.done.add((receipt["key"], receipt["target"]))
+            self.keys.add(receipt["key"])
+            if receipt.get("kind") == "reminder" and receipt.get("outcome") == "delivered":
+                at = datetime.fromisoformat(receipt["occurred_at"])
+                last = self.last_reminder.get(receipt["case_id"])
+                if last is None or at > last:
+                    self.last_reminder[receipt["case_id"]] = at
+            self.book.apply(receipt)
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring an unreadable receipt")
+
+    def handled(self, key: str, target: str) -> bool:
+        return (key, target) in self.done
+
+
+def encode_receipt(value: dict[str, Any]) -> tuple[bytes, bytes]:
+    """(record key, record value) of a receipt: keyed by its idempotency key."""
+    return str(value["key"]).encode(), json.dumps(value, separators=(",", ":")).encode()
+
+
+def alert_receipt(
+    alert: Alert,
+    *,
+    target: str,
+    officer: str,
+    channel: str,
+    outcome: str,
+    attempts: int,
+    recorded_at: datetime,
+) -> dict[str, Any]:
+    # stage, agency, deadline and threshold were added for the digest: a receipt without
+    # them (written before) is still read, and its digest line shows less.
+    return {
+        "key": alert.key,
+        "target": target,
+        "officer": officer,
+        "channel": channel,
+        "case_id": alert.case_id,
+        "kind": alert.kind,
+        "level": alert.level,
+        "outcome": outcome,
+        "attempts": attempts,
+        "event_id": alert.event_id,
+        "occurred_at": alert.occurred_at.isoformat(),
+        "recorded_at": recorded_at.isoformat(),
+        "stage": alert.stage.value if alert.stage is not None else None,
+        "agency": alert.agency,
+        "deadline": alert.deadline.isoformat() if alert.deadline else None,
+        "threshold": alert.threshold,
+    }
+
+
+def digest_receipt(
+    key: str,
+    *,
+    target: str,
+    officer: str,
+    channel: str,
+    delivered: bool,
+    attempts: int,
+    day: date,
+    due: datetime,
+    alerts: int,
+    recorded_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "target": target,
+        "officer": officer,
+        "channel": channel,
+        "case_id": "-",
+        "kind": "digest",
+        "level": 0,
+        "outcome": "delivered" if delivered else "deadlettered",
+        "attempts": attempts,
+        "event_id": "-",
+        "occurred_at": due.isoformat(),
+        "recorded_at": recorded_at.isoformat(),
+        "date": str(day),
+        "alerts": alerts,
+    }
