@@ -179,7 +179,7 @@ def schema_export(
     out: Annotated[Path, typer.Option(help="Folder to write one <Type>.schema.json per message.")],
 ) -> None:
     """Write the JSON Schema of every message, for channels written in other languages."""
-    from workflow.messages import export_json_schemas
+    from workflow.schemas import export_json_schemas
 
     out.mkdir(parents=True, exist_ok=True)
     schemas = export_json_schemas()
@@ -210,7 +210,7 @@ def submit(
     ],
 ) -> None:
     """Validate a complaint and publish it to complaints.intake; prints the tracking number."""
-    from workflow.messages import InvalidMessage, parse_intake
+    from workflow.codec import InvalidMessage, parse_intake
 
     try:
         raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
@@ -400,8 +400,8 @@ def replay(
     from rich.progress import Progress
 
     from workflow.case import Case
+    from workflow.codec import InvalidMessage, parse_event
     from workflow.core import Workflow
-    from workflow.messages import InvalidMessage, parse_event
     from workflow.policy import load_policy
 
     s = _settings()

@@ -51,8 +51,9 @@ from prometheus_client.registry import Collector
 from states.lifecycle import FINAL_STATES, CaseState, lifecycle
 from workflow.calendar import WorkingCalendar
 from workflow.case import Case
-from workflow.core import EVENT_STATE
-from workflow.messages import Channel, MessageErrorReason
+from workflow.codec import MessageErrorReason
+from workflow.enums import Channel
+from workflow.evolving import EVENT_STATE
 from workflow.policy import Policy
 from workflow.sla import SlaClock, Stage, elapsed_seconds
 

@@ -21,7 +21,9 @@ from consumers.adapters.base import (
     parse_keyword_text,
 )
 from consumers.gateway.store import clean_content_type, clean_name
-from workflow.messages import Attachment, Channel, ComplaintSubmitted
+from workflow.enums import Channel
+from workflow.intake import ComplaintSubmitted
+from workflow.values import Attachment
 
 _MEDIA = ("image", "document", "audio", "video")
 

@@ -62,18 +62,12 @@ from consumers.gateway.views import (
     public_view,
 )
 from consumers.metrics import HttpMetrics, metrics_endpoint, new_registry
-from workflow.messages import (
-    COMMAND_TYPES,
-    Attachment,
-    ComplaintSubmitted,
-    Confidentiality,
-    InvalidMessage,
-    MaladministrationCategory,
-    ReportType,
-    encode,
-    parse_command,
-)
+from workflow.codec import InvalidMessage, encode, parse_command
+from workflow.commands import COMMAND_TYPES
+from workflow.enums import Confidentiality, MaladministrationCategory, ReportType
+from workflow.intake import ComplaintSubmitted
 from workflow.policy import Policy, load_policy
+from workflow.values import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -607,7 +601,7 @@ async def create_request(
     x_api_key: Annotated[str | None, Header(max_length=512)] = None,
 ) -> list[dict[str, Any]]:
     from consumers.adapters.base import ComplaintDraft, build_complaint, location_from
-    from workflow.messages import Channel
+    from workflow.enums import Channel
 
     presented = x_api_key or api_key
     if not presented:

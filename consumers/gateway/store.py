@@ -12,7 +12,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from workflow.messages import MAX_ATTACHMENT_BYTES, Attachment
+from workflow.values import MAX_ATTACHMENT_BYTES, Attachment
 
 _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 

@@ -19,8 +19,10 @@ from typing import Any
 from consumers.gateway.security import Operator, OperatorRole
 from states.lifecycle import CaseState
 from workflow.case import Case
-from workflow.messages import Confidentiality, Event, ReporterView
+from workflow.enums import Confidentiality
+from workflow.events import Event
 from workflow.policy import Policy
+from workflow.reporter import ReporterView
 from workflow.sla import Stage, deadline
 
 STATE_NOTES: dict[CaseState, str] = {

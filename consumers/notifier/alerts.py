@@ -21,14 +21,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from workflow.messages import (
-    CaseEscalated,
-    EscalationReminderIssued,
-    SlaWarningRaised,
-    Timers,
-)
+from workflow.events import CaseEscalated, EscalationReminderIssued, SlaWarningRaised
 from workflow.policy import Policy
 from workflow.sla import Stage, deadline
+from workflow.values import Timers
 
 __all__ = [
     "Alert",

@@ -59,7 +59,7 @@ from consumers.notifier.directory import Directory, Officer, Target, load_direct
 from consumers.settings import EngineSettings
 from consumers.topics import partition_for
 from states.lifecycle import FINAL_STATES
-from workflow.messages import InvalidMessage, parse_event
+from workflow.codec import InvalidMessage, parse_event
 from workflow.policy import Policy, load_policy
 
 log = logging.getLogger("aduan.notifier")
