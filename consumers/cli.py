@@ -38,15 +38,20 @@ class CliError(Exception):
     """An error to show as one line."""
 
 
+def _one_line(exc: ValidationError, root: str = "") -> str:
+    """The first problem of a validation error (settings may be secrets: never their value)."""
+    from workflow.validation import describe_validation_error
+
+    return describe_validation_error(exc, root=root, first_only=True)
+
+
 def _settings(**overrides: Any) -> Any:
     from consumers.settings import EngineSettings
 
     try:
         return EngineSettings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise CliError(f"setting {where}: {first['msg']}") from None
+        raise CliError(f"setting {_one_line(exc)}") from None
 
 
 def _producer(settings: Any) -> Any:
@@ -476,8 +481,7 @@ def gateway(
         settings = GatewaySettings(**{k: v for k, v in overrides.items() if v is not None})
         application = create_app(settings)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CliError(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise CliError(f"setting {_one_line(exc)}") from None
     except SecurityFileError as exc:
         raise CliError(str(exc)) from None
     typer.echo(
@@ -606,9 +610,7 @@ def main() -> None:
         typer.echo(f"aduan: {exc}", err=True)
         sys.exit(1)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or exc.title
-        typer.echo(f"aduan: {where}: {first['msg']}", err=True)
+        typer.echo(f"aduan: {_one_line(exc, root=exc.title)}", err=True)
         sys.exit(1)
     except (KafkaError, OSError) as exc:
         # Broker unreachable, timeouts, unwritable paths: one line, not a traceback.
