@@ -14,6 +14,15 @@ from workflow.intake import INTAKE_TYPES, ComplaintSubmitted
 from workflow.validation import describe_validation_error
 from workflow.values import MAX_MESSAGE_BYTES, SCHEMA_VERSION
 
+__all__ = [
+    "InvalidMessage",
+    "MessageErrorReason",
+    "encode",
+    "parse_command",
+    "parse_event",
+    "parse_intake",
+]
+
 
 class MessageErrorReason(StrEnum):
     """Why a message was refused (the closed set the dead-letter records carry)."""

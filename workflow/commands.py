@@ -23,6 +23,42 @@ from workflow.values import (
     NoteText,
 )
 
+__all__ = [
+    "COMMAND_TYPES",
+    "AcceptReferral",
+    "Command",
+    "CommandBase",
+    "CompleteFormalVerification",
+    "CompleteMaterialVerification",
+    "ConfirmResolution",
+    "DisputePayload",
+    "DisputeResolution",
+    "EscalateManually",
+    "EscalatePayload",
+    "FollowUpPlanPayload",
+    "MaterialVerificationPayload",
+    "NotePayload",
+    "PostFollowUpPlan",
+    "ProvideInformation",
+    "ProvideInformationPayload",
+    "ReassignAgency",
+    "ReassignPayload",
+    "ReferBack",
+    "RejectComplaint",
+    "RejectPayload",
+    "RequestInformation",
+    "RequestInformationPayload",
+    "ResolveComplaint",
+    "ResolvePayload",
+    "ReturnReferral",
+    "ReturnReferralPayload",
+    "TakeOver",
+    "TimerFired",
+    "TimerPayload",
+    "WithdrawComplaint",
+    "timer_event_id",
+]
+
 
 class CommandBase(Envelope):
     """Commands target an existing case: ``case_id`` is required."""

@@ -5,6 +5,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+__all__ = [
+    "ActorRole",
+    "Channel",
+    "Confidentiality",
+    "MaladministrationCategory",
+    "RejectionReason",
+    "ReportType",
+    "ReturnReason",
+]
+
 
 class Channel(StrEnum):
     """Where a complaint came in (DOMAIN.md, "Intake channels seen in practice")."""

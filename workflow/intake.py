@@ -23,6 +23,13 @@ from workflow.values import (
     Location,
 )
 
+__all__ = [
+    "INTAKE_TYPES",
+    "ComplaintPayload",
+    "ComplaintSubmitted",
+    "case_id_for",
+]
+
 
 class ComplaintPayload(FrozenModel):
     """The complaint as a channel adapter reports it."""

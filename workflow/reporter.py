@@ -30,6 +30,12 @@ from pydantic import Field, field_validator
 from workflow.enums import Confidentiality
 from workflow.values import FrozenModel
 
+__all__ = [
+    "Reporter",
+    "ReporterView",
+    "reporter_view",
+]
+
 
 class Reporter(FrozenModel):
     """The reporter as given at intake. The identity fields are hidden from ``repr``."""

@@ -11,6 +11,10 @@ from workflow.events import EVENT_TYPES
 from workflow.intake import INTAKE_TYPES
 from workflow.values import SCHEMA_VERSION
 
+__all__ = [
+    "export_json_schemas",
+]
+
 
 def export_json_schemas() -> dict[str, dict[str, Any]]:
     """JSON Schema (draft 2020-12) of every wire message, keyed by message type."""

@@ -17,6 +17,31 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from workflow.enums import ActorRole
 from workflow.sla import SlaClock
 
+__all__ = [
+    "EARLIEST_YEAR",
+    "LATEST_YEAR",
+    "MAX_ATTACHMENTS",
+    "MAX_ATTACHMENT_BYTES",
+    "MAX_MESSAGE_BYTES",
+    "MAX_NOTE_CHARS",
+    "MAX_SUBJECT_CHARS",
+    "MAX_TEXT_CHARS",
+    "NO_TIMERS",
+    "SCHEMA_VERSION",
+    "Actor",
+    "ActorPayload",
+    "Attachment",
+    "Code",
+    "Envelope",
+    "FrozenModel",
+    "Identifier",
+    "Instant",
+    "Location",
+    "LongText",
+    "NoteText",
+    "Timers",
+]
+
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
 """Messages larger than this are refused before decoding (reason ``oversized``)."""
