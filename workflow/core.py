@@ -101,7 +101,7 @@ class Workflow:
         self, case: Case | None, message: Message, now: datetime
     ) -> tuple[Case | None, list[Event]]:
         """decide, then fold the events with evolve (an unknown-case rejection folds nothing)."""
-        events = self.decide(case, message, now)
+        events = decide(self._deployment, case, message, now)
         for event in events:
             if case is None and event.type == "CommandRejected":
                 continue
