@@ -116,7 +116,7 @@ def stop_broker() -> None:
 
 
 def intake_json(n: int, now: datetime, tag: str) -> tuple[str, dict[str, Any]]:
-    from workflow.messages import case_id_for
+    from workflow.intake import case_id_for
 
     mid = f"{tag}-web-{n}"
     body = {

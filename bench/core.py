@@ -16,8 +16,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from workflow.commands import COMMAND_TYPES
 from workflow.core import Workflow
-from workflow.messages import COMMAND_TYPES, ComplaintSubmitted
+from workflow.intake import ComplaintSubmitted
 from workflow.policy import load_policy
 
 WIT = ZoneInfo("Asia/Jayapura")

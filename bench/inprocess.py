@@ -67,8 +67,8 @@ def sla_timer(runs: int, open_cases: int, due: int) -> list[Figure]:
     a scan of every open case's wake_at (what a timer without an index would cost).
     """
     from consumers.timer import DeadlineIndex
+    from workflow.codec import encode
     from workflow.core import Workflow
-    from workflow.messages import encode
     from workflow.policy import load_policy
 
     wf = Workflow(load_policy())
@@ -174,8 +174,9 @@ def _template_record() -> tuple[bytes, list[bytes]]:
     """A case as the table holds it after intake (its outbox: the CaseOpened event), with the
     case id replaced by a marker the child substitutes per case."""
     from bench.common import intake_json
+    from workflow.codec import encode
     from workflow.core import Workflow
-    from workflow.messages import ComplaintSubmitted, encode
+    from workflow.intake import ComplaintSubmitted
     from workflow.policy import load_policy
 
     wf = Workflow(load_policy())

@@ -40,15 +40,9 @@ from consumers.settings import EngineSettings
 from consumers.timer import DeadlineIndex
 from consumers.topics import partition_for
 from workflow.case import Case
+from workflow.codec import InvalidMessage, MessageErrorReason, encode, parse_command, parse_intake
 from workflow.core import Workflow
-from workflow.messages import (
-    ComplaintSubmitted,
-    InvalidMessage,
-    MessageErrorReason,
-    encode,
-    parse_command,
-    parse_intake,
-)
+from workflow.intake import ComplaintSubmitted
 from workflow.policy import Policy, load_policy
 
 log = logging.getLogger(__name__)

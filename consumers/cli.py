@@ -38,15 +38,20 @@ class CliError(Exception):
     """An error to show as one line."""
 
 
+def _one_line(exc: ValidationError, root: str = "") -> str:
+    """The first problem of a validation error (settings may be secrets: never their value)."""
+    from workflow.validation import describe_validation_error
+
+    return describe_validation_error(exc, root=root, first_only=True)
+
+
 def _settings(**overrides: Any) -> Any:
     from consumers.settings import EngineSettings
 
     try:
         return EngineSettings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise CliError(f"setting {where}: {first['msg']}") from None
+        raise CliError(f"setting {_one_line(exc)}") from None
 
 
 def _producer(settings: Any) -> Any:
@@ -179,7 +184,7 @@ def schema_export(
     out: Annotated[Path, typer.Option(help="Folder to write one <Type>.schema.json per message.")],
 ) -> None:
     """Write the JSON Schema of every message, for channels written in other languages."""
-    from workflow.messages import export_json_schemas
+    from workflow.schemas import export_json_schemas
 
     out.mkdir(parents=True, exist_ok=True)
     schemas = export_json_schemas()
@@ -210,7 +215,7 @@ def submit(
     ],
 ) -> None:
     """Validate a complaint and publish it to complaints.intake; prints the tracking number."""
-    from workflow.messages import InvalidMessage, parse_intake
+    from workflow.codec import InvalidMessage, parse_intake
 
     try:
         raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
@@ -400,8 +405,8 @@ def replay(
     from rich.progress import Progress
 
     from workflow.case import Case
+    from workflow.codec import InvalidMessage, parse_event
     from workflow.core import Workflow
-    from workflow.messages import InvalidMessage, parse_event
     from workflow.policy import load_policy
 
     s = _settings()
@@ -476,8 +481,7 @@ def gateway(
         settings = GatewaySettings(**{k: v for k, v in overrides.items() if v is not None})
         application = create_app(settings)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CliError(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise CliError(f"setting {_one_line(exc)}") from None
     except SecurityFileError as exc:
         raise CliError(str(exc)) from None
     typer.echo(
@@ -589,9 +593,7 @@ def main() -> None:
         typer.echo(f"aduan: {exc}", err=True)
         sys.exit(1)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or exc.title
-        typer.echo(f"aduan: {where}: {first['msg']}", err=True)
+        typer.echo(f"aduan: {_one_line(exc, root=exc.title)}", err=True)
         sys.exit(1)
     except (KafkaError, OSError) as exc:
         # Broker unreachable, timeouts, unwritable paths: one line, not a traceback.

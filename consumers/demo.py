@@ -18,13 +18,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from consumers.clock import ClockControl
 from consumers.settings import EngineSettings
-from workflow.messages import (
+from workflow.codec import encode
+from workflow.commands import (
     AcceptReferral,
-    Actor,
-    ActorRole,
-    Channel,
-    ComplaintPayload,
-    ComplaintSubmitted,
     CompleteFormalVerification,
     CompleteMaterialVerification,
     DisputePayload,
@@ -35,13 +31,15 @@ from workflow.messages import (
     PostFollowUpPlan,
     ProvideInformation,
     ProvideInformationPayload,
-    Reporter,
     RequestInformation,
     RequestInformationPayload,
     ResolveComplaint,
     ResolvePayload,
-    encode,
 )
+from workflow.enums import ActorRole, Channel
+from workflow.intake import ComplaintPayload, ComplaintSubmitted
+from workflow.reporter import Reporter
+from workflow.values import Actor
 
 VERIFIER = Actor(id="verifikator-01", role=ActorRole.VERIFIER)
 REPORTER = Actor(id="pelapor", role=ActorRole.REPORTER)

@@ -36,7 +36,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from prometheus_client import (
     CollectorRegistry,
@@ -51,9 +51,11 @@ from prometheus_client.registry import Collector
 from states.lifecycle import FINAL_STATES, CaseState, lifecycle
 from workflow.calendar import WorkingCalendar
 from workflow.case import Case
-from workflow.core import EVENT_STATE
-from workflow.messages import Channel, MessageErrorReason
+from workflow.codec import MessageErrorReason
+from workflow.enums import Channel
+from workflow.evolving import EVENT_STATE
 from workflow.policy import Policy
+from workflow.responsibility import responsible_agency
 from workflow.sla import SlaClock, Stage, elapsed_seconds
 
 __all__ = [
@@ -84,7 +86,6 @@ STAGE_BUCKETS = (3600.0, 14400.0, 28800.0, *(d * _DAY for d in (1, 2, 3, 5, 10, 
 PROCESSING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600)
 
 _CHANNELS = frozenset(c.value for c in Channel)
-_TRIAGE_STAGES = frozenset({Stage.VERIFICATION, Stage.REPORTER_INFORMATION})
 _COUNTED_EVENTS = (b"CaseOpened", b"SlaWarningRaised", b"SlaBreached", b"CaseEscalated")
 _TYPE_MARKERS = tuple(b'"type":"' + name + b'"' for name in _COUNTED_EVENTS)
 
@@ -140,11 +141,14 @@ class _Labels:
         return text if text in self.levels else OTHER
 
 
-def _stage_agency(stage: str | None, agency: str | None, triage: str | None) -> str | None:
-    """Who is responsible for a stage: the triage desk while verifying, else the agency."""
-    if stage in _TRIAGE_STAGES:
-        return triage
-    return agency or triage
+class _SnapshotAgencies(NamedTuple):
+    """The agency fields of a case snapshot read as JSON (for `responsible_agency`)."""
+
+    agency: str | None
+    triage_agency: str
+
+
+_STAGES = {s.value: s for s in Stage}
 
 
 class CaseCounts(Collector):
@@ -164,12 +168,12 @@ class CaseCounts(Collector):
     def _keys(self, case: Case | None) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         if case is None or case.is_final:
             return None, None
-        agency = self._labels.agency(case.agency or case.triage_agency)
+        agency = self._labels.agency(responsible_agency(case))
         opened = (case.state.value, agency)
         clock = case.timers.clock
         if clock is None or not clock.breached:
             return opened, None
-        responsible = _stage_agency(clock.stage, case.agency, case.triage_agency)
+        responsible = responsible_agency(case, clock.stage)
         return opened, (clock.stage.value, self._labels.agency(responsible))
 
     def update(self, partition: int, before: Case | None, after: Case | None) -> None:
@@ -381,7 +385,7 @@ class EngineMetrics:
             new is not None and new.stage == old.stage and new.started_at == old.started_at
         ):
             return
-        agency = _stage_agency(old.stage, case.agency, case.triage_agency)
+        agency = responsible_agency(case, old.stage)
         seconds = elapsed_seconds(old, now, self._calendar(agency))
         self.stage_duration.labels(stage=old.stage.value).observe(seconds)
 
@@ -421,9 +425,8 @@ class EngineMetrics:
             self.received.labels(channel=channel if channel in _CHANNELS else OTHER).inc()
             return
         stage = payload.get("stage")
-        agency = self.labels.agency(
-            _stage_agency(stage, case.get("agency"), case.get("triage_agency"))
-        )
+        owner = _SnapshotAgencies(case.get("agency"), case.get("triage_agency") or "")
+        agency = self.labels.agency(responsible_agency(owner, _STAGES.get(stage)))
         stage_label = stage if stage in self.labels.stages else OTHER
         if type_ == "SlaWarningRaised":
             threshold = threshold_label(float(payload["threshold"]))

@@ -17,7 +17,7 @@ The table below is the single source of truth for "which command is allowed in w
 `lifecycle()` compiles it into one `transitions.Machine(model=None, ...)` (a transition table,
 never a machine per case) and derives from that machine the plain dict
 ``{(state, trigger): Transition}`` used on the hot path (a dict lookup instead of a ~5 µs
-``transitions`` trigger). Guards are named here and implemented in `workflow.core` (they need
+``transitions`` trigger). Guards are named here and implemented in `workflow.guards` (they need
 the case, the command and the policy); every name below must have an implementation there.
 """
 

@@ -23,14 +23,10 @@ import hashlib
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from states.lifecycle import FINAL_STATES, CaseState
-from workflow.messages import (
-    Channel,
-    MaladministrationCategory,
-    ReporterView,
-    ReportType,
-    Timers,
-)
+from workflow.enums import Channel, MaladministrationCategory, ReportType
+from workflow.reporter import ReporterView
 from workflow.sla import ComplaintClass
+from workflow.values import Timers
 
 __all__ = ["APPLIED_LIMIT", "Case", "message_key"]
 

@@ -29,6 +29,7 @@ from workflow.calendar import OfficeHours, WorkingCalendar
 from workflow.escalation import EscalationLadder
 from workflow.routing import Router, RoutingRule, normalize_key
 from workflow.sla import ComplaintClass, DayType, SlaTarget, Stage
+from workflow.validation import describe_validation_error
 
 __all__ = [
     "DEFAULT_POLICY_PATH",
@@ -305,44 +306,30 @@ def _deep_merge(base: Any, over: Any) -> Any:
     return over
 
 
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _describe(err: Mapping[str, Any]) -> str:
-    loc = _format_loc(tuple(err.get("loc", ())))
+def _explain(err: Mapping[str, Any]) -> str | None:
+    """Policy errors may show the offending value (a policy file holds no secrets)."""
     msg = str(err.get("msg", "invalid"))
     if msg.startswith("Value error, "):
-        msg = msg.removeprefix("Value error, ")
-        head, sep, rest = msg.partition(": ")
-        # Model-level checks name their own entry ("routing[2].agency: ...").
-        if not loc and sep and " " not in head:
-            return f"{head}: {rest}"
-    elif err.get("type") == "literal_error" and loc.endswith("tz"):
-        msg = f"{err.get('input')!r} {_ZONE_HINT}"
-    elif err.get("type") == "extra_forbidden":
-        msg = "unknown entry"
-    elif "input" in err and err.get("type") != "missing":
+        return None
+    loc = err.get("loc", ())
+    if err.get("type") == "literal_error" and loc and str(loc[-1]).endswith("tz"):
+        return f"{err.get('input')!r} {_ZONE_HINT}"
+    if err.get("type") == "extra_forbidden":
+        return "unknown entry"
+    if "input" in err and err.get("type") != "missing":
         shown = repr(err["input"])
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        msg = f"{msg} (got {shown})"
-    return f"{loc}: {msg}" if loc else msg
+        return f"{msg} (got {shown})"
+    return msg
 
 
 def policy_error(source: str, exc: ValidationError) -> PolicyError:
     """Turn a pydantic validation error into a one-line `PolicyError` naming the entry."""
-    errors = exc.errors()
-    line = f"{source}: {_describe(errors[0])}"
-    if len(errors) > 1:
-        line += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return PolicyError(line.replace("\n", " "))
+    detail = describe_validation_error(
+        exc, root="", first_only=True, brackets=True, explain=_explain
+    )
+    return PolicyError(f"{source}: {detail}")
 
 
 def load_policy(

@@ -1,4 +1,4 @@
-"""Channel adapters: provider payloads -> `workflow.messages.ComplaintSubmitted`.
+"""Channel adapters: provider payloads -> `workflow.intake.ComplaintSubmitted`.
 
 Pure functions (no I/O apart from the attachment store they are handed): each takes the
 provider's payload and ``now`` and returns complaints, or raises `AdapterError` with a closed

@@ -10,19 +10,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from workflow.messages import (
-    MAX_SUBJECT_CHARS,
-    Attachment,
-    Channel,
-    ComplaintPayload,
-    ComplaintSubmitted,
-    Confidentiality,
-    Location,
-    MaladministrationCategory,
-    Reporter,
-    ReportType,
-    case_id_for,
-)
+from workflow.enums import Channel, Confidentiality, MaladministrationCategory, ReportType
+from workflow.intake import ComplaintPayload, ComplaintSubmitted, case_id_for
+from workflow.reporter import Reporter
+from workflow.values import MAX_SUBJECT_CHARS, Attachment, Location
 
 
 class AdapterError(ValueError):

@@ -23,7 +23,9 @@ from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
 from consumers.adapters.base import AdapterError, ComplaintDraft, build_complaint
-from workflow.messages import Attachment, Channel, ComplaintSubmitted, Confidentiality
+from workflow.enums import Channel, Confidentiality
+from workflow.intake import ComplaintSubmitted
+from workflow.values import Attachment
 
 SaveAttachment = Callable[[bytes, str | None, str | None], Attachment]
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from consumers.adapters.base import AdapterError, ComplaintDraft, build_complaint, location_from
-from workflow.messages import Attachment, Channel, ComplaintSubmitted, MaladministrationCategory
+from workflow.enums import Channel, MaladministrationCategory
+from workflow.intake import ComplaintSubmitted
+from workflow.values import Attachment
 
 GENERAL_SERVICE = "umum"
 

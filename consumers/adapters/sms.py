@@ -17,7 +17,8 @@ from consumers.adapters.base import (
     location_from,
     parse_keyword_text,
 )
-from workflow.messages import Channel, ComplaintSubmitted
+from workflow.enums import Channel
+from workflow.intake import ComplaintSubmitted
 
 
 class SmsInbound(BaseModel):

@@ -7,13 +7,8 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from consumers.adapters.base import ComplaintDraft, build_complaint, location_from
-from workflow.messages import (
-    Channel,
-    ComplaintSubmitted,
-    Confidentiality,
-    MaladministrationCategory,
-    ReportType,
-)
+from workflow.enums import Channel, Confidentiality, MaladministrationCategory, ReportType
+from workflow.intake import ComplaintSubmitted
 
 
 class SocialMention(BaseModel):

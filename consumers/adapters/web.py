@@ -8,14 +8,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from consumers.adapters.base import ComplaintDraft, build_complaint, location_from
-from workflow.messages import (
-    Attachment,
-    Channel,
-    ComplaintSubmitted,
-    Confidentiality,
-    MaladministrationCategory,
-    ReportType,
-)
+from workflow.enums import Channel, Confidentiality, MaladministrationCategory, ReportType
+from workflow.intake import ComplaintSubmitted
+from workflow.values import Attachment
 
 _ID = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 

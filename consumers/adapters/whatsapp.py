@@ -22,7 +22,9 @@ from consumers.adapters.base import (
     location_from,
     parse_keyword_text,
 )
-from workflow.messages import Attachment, Channel, ComplaintSubmitted
+from workflow.enums import Channel
+from workflow.intake import ComplaintSubmitted
+from workflow.values import Attachment
 
 _MEDIA = ("image", "document", "audio", "video")
 

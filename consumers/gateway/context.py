@@ -20,7 +20,8 @@ from consumers.gateway.readmodel import KafkaReadModelFeeder, ReadModel
 from consumers.gateway.security import SecurityConfig
 from consumers.gateway.settings import GatewaySettings
 from consumers.gateway.store import AttachmentStore
-from workflow.messages import ComplaintSubmitted, encode
+from workflow.codec import encode
+from workflow.intake import ComplaintSubmitted
 from workflow.policy import Policy
 
 log = logging.getLogger(__name__)

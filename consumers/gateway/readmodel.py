@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from consumers.gateway.settings import GatewaySettings
 from workflow.case import Case
-from workflow.messages import Event, InvalidMessage, parse_event
+from workflow.codec import InvalidMessage, parse_event
+from workflow.events import Event
 
 log = logging.getLogger(__name__)
 

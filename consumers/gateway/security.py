@@ -35,7 +35,7 @@ from typing import Any, Protocol, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from workflow.messages import ActorRole
+from workflow.enums import ActorRole
 
 
 class GatewayChannel(StrEnum):

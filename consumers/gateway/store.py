@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from consumers.adapters.base import clean_content_type, clean_name
-from workflow.messages import MAX_ATTACHMENT_BYTES, Attachment
+from workflow.values import MAX_ATTACHMENT_BYTES, Attachment
 
 
 class AttachmentStore:

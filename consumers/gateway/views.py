@@ -20,9 +20,12 @@ from consumers.adapters.open311 import GENERAL_SERVICE, SERVICES
 from consumers.gateway.security import Operator, OperatorRole
 from states.lifecycle import CaseState
 from workflow.case import Case
-from workflow.messages import Confidentiality, Event, ReporterView
+from workflow.enums import Confidentiality
+from workflow.events import Event
 from workflow.policy import Policy
-from workflow.sla import Stage, deadline
+from workflow.reporter import ReporterView
+from workflow.responsibility import responsible_agency, stage_calendar
+from workflow.sla import deadline
 
 STATE_NOTES: dict[CaseState, str] = {
     CaseState.RECEIVED: "Diterima, menunggu verifikasi.",
@@ -56,9 +59,7 @@ def expected_at(case: Case, policy: Policy) -> datetime | None:
     clock = case.timers.clock
     if clock is None or case.is_final:
         return None
-    agency = case.triage_agency if clock.stage is Stage.VERIFICATION else case.agency
-    known = {a.code for a in policy.agencies}
-    return deadline(clock, policy.calendar_for(agency if agency in known else None))
+    return deadline(clock, stage_calendar(policy, case, clock.stage))
 
 
 def updated_at(case: Case, history: list[Event]) -> datetime:
@@ -164,7 +165,7 @@ def open311_request(case: Case, history: list[Event], policy: Policy) -> dict[st
         "service_name": _service_name(case.category.value if case.category else None),
         "service_code": case.category.value if case.category else GENERAL_SERVICE,
         "description": text,
-        "agency_responsible": agency_name(policy, case.agency or case.triage_agency),
+        "agency_responsible": agency_name(policy, responsible_agency(case)),
         "service_notice": None,
         "requested_datetime": case.opened_at.isoformat(),
         "updated_datetime": updated_at(case, history).isoformat(),

@@ -23,14 +23,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from consumers.notifier.texts import labelled, words_for
-from workflow.messages import (
-    CaseEscalated,
-    EscalationReminderIssued,
-    SlaWarningRaised,
-    Timers,
-)
+from workflow.events import CaseEscalated, EscalationReminderIssued, SlaWarningRaised
 from workflow.policy import Policy
+from workflow.responsibility import agency_calendar, responsible_agency
 from workflow.sla import Stage, deadline
+from workflow.values import Timers
 
 __all__ = [
     "Alert",
@@ -103,23 +100,11 @@ class Alert:
         return self.deadline - self.occurred_at
 
 
-def _stage_agency(info: CaseInfo | None, stage: Stage | None) -> str | None:
-    if info is None:
-        return None
-    if stage is Stage.VERIFICATION or info.agency is None:
-        return info.triage_agency
-    return info.agency
-
-
 def _deadline(timers: Timers, agency: str | None, policy: Policy) -> datetime | None:
     clock = timers.clock
     if clock is None:
         return None
-    try:
-        calendar = policy.calendar_for(agency)
-    except KeyError:
-        calendar = policy.calendar_for(None)
-    return deadline(clock, calendar)
+    return deadline(clock, agency_calendar(policy, agency))
 
 
 def plan_alert(event: Any, info: CaseInfo | None, level: int, policy: Policy) -> Alert | None:
@@ -139,7 +124,7 @@ def plan_alert(event: Any, info: CaseInfo | None, level: int, policy: Policy) ->
         kind, alert_level, threshold = "reminder", event.payload.level, None
     else:
         return None
-    agency = _stage_agency(info, stage)
+    agency = responsible_agency(info, stage) if info is not None else None
     try:
         tz = policy.tz_for(agency)
     except KeyError:

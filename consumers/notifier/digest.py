@@ -39,6 +39,7 @@ from consumers.notifier.alerts import (
 from consumers.notifier.directory import Directory
 from consumers.notifier.texts import DigestWords, labelled, words_for
 from workflow.policy import Policy
+from workflow.responsibility import responsible_agency
 from workflow.sla import Stage
 
 __all__ = [
@@ -190,7 +191,7 @@ def count_escalated(
     for info, level in cases:
         if level < 1 or info.final:
             continue
-        agency = info.agency or info.triage_agency
+        agency = responsible_agency(info)
         reached: set[str] = set()
         for n in range(1, level + 1):
             reached.update(o.id for o in directory.level_officers(agency, n))

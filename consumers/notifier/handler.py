@@ -20,7 +20,7 @@ from consumers.notifier.context import NotifierContext
 from consumers.notifier.delivery import Outcome
 from consumers.notifier.directory import Officer, Target
 from consumers.notifier.receipts import alert_receipt
-from workflow.messages import InvalidMessage, parse_event
+from workflow.codec import InvalidMessage, parse_event
 
 log = logging.getLogger("aduan.notifier")
 

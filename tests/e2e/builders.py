@@ -6,13 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from workflow.messages import (
+from workflow.codec import encode
+from workflow.commands import (
     AcceptReferral,
-    Actor,
-    ActorRole,
-    Channel,
-    ComplaintPayload,
-    ComplaintSubmitted,
     CompleteFormalVerification,
     CompleteMaterialVerification,
     ConfirmResolution,
@@ -20,19 +16,17 @@ from workflow.messages import (
     PostFollowUpPlan,
     ProvideInformation,
     ProvideInformationPayload,
-    Reporter,
     RequestInformation,
     RequestInformationPayload,
     ResolveComplaint,
     ResolvePayload,
-    encode,
 )
-from workflow.messages import (
-    FollowUpPlanPayload as PlanPayload,
-)
-from workflow.messages import (
-    MaterialVerificationPayload as MaterialPayload,
-)
+from workflow.commands import FollowUpPlanPayload as PlanPayload
+from workflow.commands import MaterialVerificationPayload as MaterialPayload
+from workflow.enums import ActorRole, Channel
+from workflow.intake import ComplaintPayload, ComplaintSubmitted
+from workflow.reporter import Reporter
+from workflow.values import Actor
 
 VERIFIER = Actor(id="verifier-01", role=ActorRole.VERIFIER)
 REPORTER = Actor(id="reporter", role=ActorRole.REPORTER)

@@ -31,16 +31,11 @@ from consumers.notifier.sink import SinkHandler, start_sink
 from consumers.settings import EngineSettings
 from tests.conftest import KafkaTopics, read_from
 from tests.e2e.harness import free_port, wait_for
-from workflow.messages import (
-    CaseEscalated,
-    CaseEscalatedPayload,
-    SlaWarningPayload,
-    SlaWarningRaised,
-    Timers,
-    encode,
-)
+from workflow.codec import encode
+from workflow.events import CaseEscalated, CaseEscalatedPayload, SlaWarningPayload, SlaWarningRaised
 from workflow.policy import load_policy
 from workflow.sla import DayType, SlaClock, Stage
+from workflow.values import Timers
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = load_policy()

@@ -14,7 +14,9 @@ from consumers.adapters.social import LaporForward, SocialMention, from_lapor, f
 from consumers.adapters.web import OperatorComplaint, WebComplaint, from_operator, from_web
 from consumers.adapters.whatsapp import from_whatsapp
 from consumers.gateway.store import AttachmentStore
-from workflow.messages import Channel, Confidentiality, case_id_for, encode, parse_intake
+from workflow.codec import encode, parse_intake
+from workflow.enums import Channel, Confidentiality
+from workflow.intake import case_id_for
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CODES = frozenset({"PUPR", "DINKES"})

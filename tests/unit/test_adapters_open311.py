@@ -8,7 +8,8 @@ import pytest
 
 from consumers.adapters.base import AdapterError
 from consumers.adapters.open311 import SERVICES, Open311Request, from_open311
-from workflow.messages import Channel, MaladministrationCategory, encode, parse_intake
+from workflow.codec import encode, parse_intake
+from workflow.enums import Channel, MaladministrationCategory
 
 NOW = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 STREET_LIGHT = Open311Request(

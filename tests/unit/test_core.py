@@ -24,8 +24,10 @@ from test_core_support import (
 
 from states.lifecycle import FINAL_STATES, CaseState, lifecycle
 from workflow.case import APPLIED_LIMIT, Case
-from workflow.core import Workflow, event_id_for
-from workflow.messages import COMMAND_TYPES, encode, parse_event
+from workflow.codec import encode, parse_event
+from workflow.commands import COMMAND_TYPES
+from workflow.core import Workflow
+from workflow.fastpaths import event_id_for
 from workflow.sla import Stage
 
 HOUR = timedelta(hours=1)

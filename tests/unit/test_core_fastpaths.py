@@ -7,20 +7,22 @@ import uuid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow import core
-from workflow.messages import Confidentiality, Reporter, case_id_for, reporter_view
+from workflow.enums import Confidentiality
+from workflow.fastpaths import EVENT_NAMESPACE, case_id_fast, event_id_for, reporter_view_fast
+from workflow.intake import case_id_for
+from workflow.reporter import Reporter, reporter_view
 
 
 @settings(max_examples=300, deadline=None)
 @given(channel=st.sampled_from(["web", "sms", "email", "whatsapp"]), mid=st.text(max_size=40))
 def test_case_id_equals_messages_case_id_for(channel: str, mid: str) -> None:
-    assert core._case_id_for(channel, mid) == case_id_for(channel, mid)
+    assert case_id_fast(channel, mid) == case_id_for(channel, mid)
 
 
 @settings(max_examples=200, deadline=None)
 @given(mid=st.text(max_size=40), index=st.integers(min_value=0, max_value=20))
 def test_event_id_equals_uuid5(mid: str, index: int) -> None:
-    assert core.event_id_for(mid, index) == str(uuid.uuid5(core._NAMESPACE, f"{mid}#{index}"))
+    assert event_id_for(mid, index) == str(uuid.uuid5(EVENT_NAMESPACE, f"{mid}#{index}"))
 
 
 def test_reporter_view_fast_path_equals_reporter_view() -> None:
@@ -31,7 +33,7 @@ def test_reporter_view_fast_path_equals_reporter_view() -> None:
         Reporter(email="w@example.id", confidentiality="confidential"),
     ):
         for key in (None, b"k"):
-            fast = core._reporter_view(reporter, key)
+            fast = reporter_view_fast(reporter, key)
             slow = reporter_view(reporter, key)
             assert fast == slow
             assert fast.model_dump_json() == slow.model_dump_json()

@@ -26,8 +26,10 @@ from test_core_support import (
 
 from states.lifecycle import FINAL_STATES, CaseState, lifecycle
 from workflow.case import Case
-from workflow.core import EVENT_STATE
-from workflow.messages import COMMAND_TYPES, Event, encode, parse_event
+from workflow.codec import encode, parse_event
+from workflow.commands import COMMAND_TYPES
+from workflow.events import Event
+from workflow.evolving import EVENT_STATE
 from workflow.sla import SlaClock, elapsed_seconds
 
 VARIANTS: dict[str, list[dict[str, Any]]] = {

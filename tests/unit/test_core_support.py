@@ -9,8 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflow.case import Case
+from workflow.commands import COMMAND_TYPES
 from workflow.core import Workflow
-from workflow.messages import COMMAND_TYPES, ComplaintSubmitted, Event
+from workflow.events import Event
+from workflow.intake import ComplaintSubmitted
 from workflow.policy import Policy, load_policy
 
 WIT = ZoneInfo("Asia/Jayapura")

@@ -27,8 +27,8 @@ from consumers.gateway.security import (
     whatsapp_signature,
 )
 from consumers.gateway.settings import GatewaySettings
+from workflow.codec import encode, parse_command, parse_intake
 from workflow.core import Workflow
-from workflow.messages import encode, parse_command, parse_intake
 from workflow.policy import load_policy
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,8 @@ from consumers.gateway.readmodel import ReadModel
 from consumers.gateway.security import dev_security
 from consumers.gateway.settings import GatewaySettings
 from consumers.gateway.smtp import start_smtp
-from workflow.messages import Channel, parse_intake
+from workflow.codec import parse_intake
+from workflow.enums import Channel
 
 MAIL = (
     "From: Rina <rina@example.id>\r\n"

@@ -20,8 +20,8 @@ from states.lifecycle import (
     lifecycle,
 )
 from states.structure import dead_ends, initial_states, leaving_final, problems, unreachable
-from workflow.core import _GUARD_FUNCTIONS
-from workflow.messages import COMMAND_TYPES
+from workflow.commands import COMMAND_TYPES
+from workflow.guards import GUARD_FUNCTIONS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 S = CaseState
@@ -77,7 +77,7 @@ def test_every_command_trigger_and_guard_is_known() -> None:
         if name != "TimerFired":
             assert model.trigger in triggers, name
     used = {g for spec in TRANSITIONS for g in spec.guards}
-    assert used <= set(GUARDS) == set(_GUARD_FUNCTIONS)
+    assert used <= set(GUARDS) == set(GUARD_FUNCTIONS)
 
 
 def test_nothing_leaves_a_final_state_and_withdraw_from_every_other() -> None:

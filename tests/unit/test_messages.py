@@ -8,20 +8,19 @@ from typing import Any
 import pytest
 from test_core_support import EMAIL, NAME, PHONE_RAW, T0, intake
 
-from workflow.messages import (
-    COMMAND_TYPES,
-    EVENT_TYPES,
-    MAX_MESSAGE_BYTES,
-    ComplaintSubmitted,
+from workflow.codec import (
     InvalidMessage,
     MessageErrorReason,
-    case_id_for,
     encode,
-    export_json_schemas,
     parse_command,
     parse_event,
     parse_intake,
 )
+from workflow.commands import COMMAND_TYPES
+from workflow.events import EVENT_TYPES
+from workflow.intake import ComplaintSubmitted, case_id_for
+from workflow.schemas import export_json_schemas
+from workflow.values import MAX_MESSAGE_BYTES
 
 
 def raw_intake(**changes: Any) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from consumers.metrics import (
 from states.lifecycle import CaseState
 from tests.e2e import builders as b
 from workflow.case import Case
+from workflow.codec import MessageErrorReason, encode
 from workflow.core import Workflow
-from workflow.messages import Channel, MessageErrorReason, encode
+from workflow.enums import Channel
 from workflow.policy import load_policy
 from workflow.sla import Stage
 

@@ -14,17 +14,17 @@ import pytest
 from consumers.notifier.alerts import CaseInfo, format_duration, plan_alert, render
 from consumers.notifier.delivery import DeliveryFailed, RetryPolicy, deliver
 from consumers.notifier.directory import DirectoryError, Target, load_directory
-from workflow.messages import (
+from workflow.events import (
     CaseEscalated,
     CaseEscalatedPayload,
     CaseReferred,
     CaseReferredPayload,
     SlaWarningPayload,
     SlaWarningRaised,
-    Timers,
 )
 from workflow.policy import load_policy
 from workflow.sla import DayType, SlaClock, Stage
+from workflow.values import Timers
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "deploy" / "notifier" / "officers.yaml"

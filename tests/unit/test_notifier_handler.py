@@ -20,9 +20,11 @@ from consumers.notifier.sink import SinkHandler, start_sink
 from consumers.settings import EngineSettings
 from tests.e2e.harness import free_port
 from tests.unit.notifier_memory import MemoryClients, MemoryLog, MemoryRecord
-from workflow.messages import CaseEscalated, CaseEscalatedPayload, Timers, encode
+from workflow.codec import encode
+from workflow.events import CaseEscalated, CaseEscalatedPayload
 from workflow.policy import load_policy
 from workflow.sla import DayType, SlaClock, Stage
+from workflow.values import Timers
 
 POLICY = load_policy()
 ENGINE = EngineSettings(topic_prefix="unit")

@@ -82,9 +82,11 @@ def test_table_recovery_keeps_the_case_but_not_the_relayed_outbox() -> None:
     from datetime import datetime as dt
 
     from consumers.records import CaseRecord, CaseRecordCodec, encode_record
+    from workflow.codec import encode
     from workflow.core import Workflow
-    from workflow.messages import ComplaintPayload, ComplaintSubmitted, Reporter, encode
+    from workflow.intake import ComplaintPayload, ComplaintSubmitted
     from workflow.policy import load_policy
+    from workflow.reporter import Reporter
 
     at = dt.fromisoformat("2026-12-07T09:00:00+09:00")
     complaint = ComplaintSubmitted(

@@ -19,7 +19,8 @@ from consumers.gateway.errors import ApiError
 from consumers.gateway.models import ERRORS
 from consumers.gateway.security import Operator
 from consumers.gateway.views import may_see, operator_view, public_view
-from workflow.messages import COMMAND_TYPES, InvalidMessage, encode, parse_command
+from workflow.codec import InvalidMessage, encode, parse_command
+from workflow.commands import COMMAND_TYPES
 
 _TRACKING_NUMBER = re.compile(r"ADU-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}")
 
@@ -31,7 +32,7 @@ class CommandAccepted(BaseModel):
 
 
 class CommandRequest(BaseModel):
-    """A command of `workflow.messages` without envelope and actor (the token is the actor)."""
+    """A command of `workflow.commands` without envelope and actor (the token is the actor)."""
 
     type: str = Field(min_length=1, max_length=64, description="e.g. AcceptReferral")
     payload: dict[str, Any] = Field(default_factory=dict)

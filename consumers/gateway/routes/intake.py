@@ -32,12 +32,8 @@ from consumers.gateway.security import (
     Operator,
     check_whatsapp_signature,
 )
-from workflow.messages import (
-    Attachment,
-    Confidentiality,
-    MaladministrationCategory,
-    ReportType,
-)
+from workflow.enums import Confidentiality, MaladministrationCategory, ReportType
+from workflow.values import Attachment
 
 UPLOAD_PATHS = ("/v1/intake/email", "/v1/intake/web/multipart")
 """The routes whose bodies may be as large as an upload (the others get the JSON limit)."""

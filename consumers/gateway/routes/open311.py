@@ -20,7 +20,7 @@ from consumers.gateway.errors import ApiError
 from consumers.gateway.security import GatewayChannel
 from consumers.gateway.views import open311_request, open311_services
 from workflow.case import Case
-from workflow.messages import Confidentiality
+from workflow.enums import Confidentiality
 
 LISTING_LIMIT = 1000
 """At most this many service requests in one unfiltered-by-id listing (newest first)."""

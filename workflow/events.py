@@ -1,0 +1,417 @@
+"""Domain events (past tense): what ``decide`` records on a case's audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from workflow.enums import (
+    Channel,
+    MaladministrationCategory,
+    RejectionReason,
+    ReportType,
+    ReturnReason,
+)
+from workflow.reporter import ReporterView
+from workflow.sla import ComplaintClass, Stage
+from workflow.values import (
+    NO_TIMERS,
+    Actor,
+    ActorPayload,
+    Attachment,
+    Envelope,
+    FrozenModel,
+    Identifier,
+    Location,
+    Timers,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "ActorNotePayload",
+    "AgencyReassigned",
+    "AgencyReassignedPayload",
+    "CaseEscalated",
+    "CaseEscalatedPayload",
+    "CaseOpened",
+    "CaseOpenedPayload",
+    "CaseReferred",
+    "CaseReferredBack",
+    "CaseReferredPayload",
+    "CaseTakenOver",
+    "CaseVerified",
+    "CaseVerifiedPayload",
+    "ClosedForReporterSilence",
+    "CommandRejected",
+    "CommandRejectedPayload",
+    "ComplaintRejected",
+    "ComplaintRejectedPayload",
+    "ComplaintResolved",
+    "ComplaintResolvedPayload",
+    "ComplaintWithdrawn",
+    "EscalationReminderIssued",
+    "EscalationReminderPayload",
+    "Event",
+    "EventBase",
+    "FollowUpPlanPosted",
+    "FollowUpPlanPostedPayload",
+    "FormalVerificationCompleted",
+    "InformationProvided",
+    "InformationProvidedPayload",
+    "InformationRequested",
+    "InformationRequestedPayload",
+    "ReferralAccepted",
+    "ReferralReturned",
+    "ReferralReturnedPayload",
+    "RejectionCode",
+    "ResolutionConfirmed",
+    "ResolutionDisputed",
+    "ResolutionDisputedPayload",
+    "SlaBreached",
+    "SlaBreachedPayload",
+    "SlaWarningPayload",
+    "SlaWarningRaised",
+    "TimerClosurePayload",
+    "WithdrawnForMissingInformation",
+]
+
+
+class EventBase(Envelope):
+    case_id: Identifier
+
+
+class CaseOpenedPayload(FrozenModel):
+    channel: Channel
+    channel_message_id: Identifier
+    received_at: AwareDatetime
+    reporter: ReporterView
+    subject: str
+    text: str
+    report_type: ReportType
+    category: MaladministrationCategory | None = None
+    service: str | None = None
+    agency_hint: str | None = None
+    location: Location | None = None
+    attachments: tuple[Attachment, ...] = ()
+    language: str = "id"
+    external_reference: str | None = None
+    triage_agency: str
+    """The desk that verifies the case (its calendar and ladder run the verification clock)."""
+    suggested_agency: str
+    """Routing's suggestion at intake."""
+    routing_rule: str | None = None
+    routing_fallback: bool = False
+    candidates: tuple[str, ...] = ()
+    """Routing's ranked alternatives after the suggestion, used when a referral is returned."""
+    timers: Timers
+
+
+class CaseOpened(EventBase):
+    """A complaint opened a case (state ``received``); the verification clock runs."""
+
+    type: Literal["CaseOpened"] = "CaseOpened"
+    payload: CaseOpenedPayload
+
+
+class ActorNotePayload(ActorPayload):
+    note: str | None = None
+    timers: Timers | None = None
+
+
+class FormalVerificationCompleted(EventBase):
+    type: Literal["FormalVerificationCompleted"] = "FormalVerificationCompleted"
+    payload: ActorNotePayload
+
+
+class CaseVerifiedPayload(ActorPayload):
+    complaint_class: ComplaintClass
+    note: str | None = None
+
+
+class CaseVerified(EventBase):
+    """Material verification done; the verification clock stopped."""
+
+    type: Literal["CaseVerified"] = "CaseVerified"
+    payload: CaseVerifiedPayload
+
+
+class CaseReferredPayload(FrozenModel):
+    agency: str
+    rule: str | None = None
+    """Why this agency: "verifier", "agency_hint", a routing rule, "triage", "reassigned"..."""
+    timers: Timers
+    """The follow-up plan clock started in the agency's calendar."""
+
+
+class CaseReferred(EventBase):
+    """Referred (disposisi) to an agency."""
+
+    type: Literal["CaseReferred"] = "CaseReferred"
+    payload: CaseReferredPayload
+
+
+class InformationRequestedPayload(ActorPayload):
+    question: str
+    timers: Timers
+
+
+class InformationRequested(EventBase):
+    type: Literal["InformationRequested"] = "InformationRequested"
+    payload: InformationRequestedPayload
+
+
+class ComplaintRejectedPayload(ActorPayload):
+    reason: RejectionReason
+    detail: str | None = None
+    timers: Timers = NO_TIMERS
+
+
+class ComplaintRejected(EventBase):
+    type: Literal["ComplaintRejected"] = "ComplaintRejected"
+    payload: ComplaintRejectedPayload
+
+
+class InformationProvidedPayload(ActorPayload):
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    timers: Timers
+
+
+class InformationProvided(EventBase):
+    type: Literal["InformationProvided"] = "InformationProvided"
+    payload: InformationProvidedPayload
+
+
+class ResolutionConfirmed(EventBase):
+    type: Literal["ResolutionConfirmed"] = "ResolutionConfirmed"
+    payload: ActorNotePayload
+
+
+class ResolutionDisputedPayload(ActorPayload):
+    reason: str
+    timers: Timers
+
+
+class ResolutionDisputed(EventBase):
+    """Reopened: back to in progress with the resolution clock resumed (not reset)."""
+
+    type: Literal["ResolutionDisputed"] = "ResolutionDisputed"
+    payload: ResolutionDisputedPayload
+
+
+class ComplaintWithdrawn(EventBase):
+    type: Literal["ComplaintWithdrawn"] = "ComplaintWithdrawn"
+    payload: ActorNotePayload
+
+
+class ReferralAccepted(EventBase):
+    type: Literal["ReferralAccepted"] = "ReferralAccepted"
+    payload: ActorNotePayload
+
+
+class ReferralReturnedPayload(ActorPayload):
+    agency: str
+    """The agency that returned the case (excluded from re-routing from now on)."""
+    reason: ReturnReason
+    detail: str | None = None
+
+
+class ReferralReturned(EventBase):
+    """Followed by `CaseReferred` to the next candidate or the triage desk."""
+
+    type: Literal["ReferralReturned"] = "ReferralReturned"
+    payload: ReferralReturnedPayload
+
+
+class FollowUpPlanPostedPayload(ActorPayload):
+    plan: str
+    complaint_class: ComplaintClass
+    timers: Timers
+
+
+class FollowUpPlanPosted(EventBase):
+    type: Literal["FollowUpPlanPosted"] = "FollowUpPlanPosted"
+    payload: FollowUpPlanPostedPayload
+
+
+class ComplaintResolvedPayload(ActorPayload):
+    resolution_text: str
+    reopen_until: AwareDatetime
+    """The reporter may dispute until this instant."""
+    timers: Timers
+
+
+class ComplaintResolved(EventBase):
+    type: Literal["ComplaintResolved"] = "ComplaintResolved"
+    payload: ComplaintResolvedPayload
+
+
+class AgencyReassignedPayload(ActorPayload):
+    from_agency: str | None
+    agency: str
+    reason: str | None = None
+    timers: Timers
+
+
+class AgencyReassigned(EventBase):
+    """Referred to another agency by an officer (state ``referred``)."""
+
+    type: Literal["AgencyReassigned"] = "AgencyReassigned"
+    payload: AgencyReassignedPayload
+
+
+class CaseEscalatedPayload(FrozenModel):
+    level: Annotated[int, Field(ge=1)]
+    automatic: bool
+    stage: Stage | None = None
+    actor: Actor | None = None
+    reason: str | None = None
+    timers: Timers
+
+
+class CaseEscalated(EventBase):
+    """The case moved up the escalation ladder to ``level``."""
+
+    type: Literal["CaseEscalated"] = "CaseEscalated"
+    payload: CaseEscalatedPayload
+
+
+class EscalationReminderPayload(FrozenModel):
+    level: int
+    timers: Timers
+
+
+class EscalationReminderIssued(EventBase):
+    """The case sits at the top level past its deadline: remind that level again."""
+
+    type: Literal["EscalationReminderIssued"] = "EscalationReminderIssued"
+    payload: EscalationReminderPayload
+
+
+class CaseTakenOver(EventBase):
+    type: Literal["CaseTakenOver"] = "CaseTakenOver"
+    payload: ActorNotePayload
+
+
+class CaseReferredBack(EventBase):
+    type: Literal["CaseReferredBack"] = "CaseReferredBack"
+    payload: ActorNotePayload
+
+
+class SlaWarningPayload(FrozenModel):
+    stage: Stage
+    threshold: float
+    timers: Timers
+
+
+class SlaWarningRaised(EventBase):
+    type: Literal["SlaWarningRaised"] = "SlaWarningRaised"
+    payload: SlaWarningPayload
+
+
+class SlaBreachedPayload(FrozenModel):
+    stage: Stage
+    deadline: AwareDatetime
+    timers: Timers
+
+
+class SlaBreached(EventBase):
+    type: Literal["SlaBreached"] = "SlaBreached"
+    payload: SlaBreachedPayload
+
+
+class TimerClosurePayload(FrozenModel):
+    deadline: AwareDatetime
+    timers: Timers = NO_TIMERS
+
+
+class ClosedForReporterSilence(EventBase):
+    """The reporter did not answer the resolution in time -> closed."""
+
+    type: Literal["ClosedForReporterSilence"] = "ClosedForReporterSilence"
+    payload: TimerClosurePayload
+
+
+class WithdrawnForMissingInformation(EventBase):
+    """The reporter did not supply the requested information in time -> withdrawn."""
+
+    type: Literal["WithdrawnForMissingInformation"] = "WithdrawnForMissingInformation"
+    payload: TimerClosurePayload
+
+
+RejectionCode = Literal["unknown_case", "not_allowed_in_state", "guard_failed", "forbidden"]
+"""Why a command was rejected: no such case, the state does not allow it, a guard failed, or
+the actor's role may not send it."""
+
+
+class CommandRejectedPayload(FrozenModel):
+    command_type: str
+    reason_code: RejectionCode
+    detail: str
+
+
+class CommandRejected(EventBase):
+    """A command could not be applied; recorded on the audit trail instead of raising."""
+
+    type: Literal["CommandRejected"] = "CommandRejected"
+    payload: CommandRejectedPayload
+
+
+Event = Annotated[
+    CaseOpened
+    | FormalVerificationCompleted
+    | CaseVerified
+    | CaseReferred
+    | InformationRequested
+    | ComplaintRejected
+    | InformationProvided
+    | ResolutionConfirmed
+    | ResolutionDisputed
+    | ComplaintWithdrawn
+    | ReferralAccepted
+    | ReferralReturned
+    | FollowUpPlanPosted
+    | ComplaintResolved
+    | AgencyReassigned
+    | CaseEscalated
+    | EscalationReminderIssued
+    | CaseTakenOver
+    | CaseReferredBack
+    | SlaWarningRaised
+    | SlaBreached
+    | ClosedForReporterSilence
+    | WithdrawnForMissingInformation
+    | CommandRejected,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: dict[str, type[EventBase]] = {
+    m.model_fields["type"].default: m
+    for m in (
+        CaseOpened,
+        FormalVerificationCompleted,
+        CaseVerified,
+        CaseReferred,
+        InformationRequested,
+        ComplaintRejected,
+        InformationProvided,
+        ResolutionConfirmed,
+        ResolutionDisputed,
+        ComplaintWithdrawn,
+        ReferralAccepted,
+        ReferralReturned,
+        FollowUpPlanPosted,
+        ComplaintResolved,
+        AgencyReassigned,
+        CaseEscalated,
+        EscalationReminderIssued,
+        CaseTakenOver,
+        CaseReferredBack,
+        SlaWarningRaised,
+        SlaBreached,
+        ClosedForReporterSilence,
+        WithdrawnForMissingInformation,
+        CommandRejected,
+    )
+}

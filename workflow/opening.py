@@ -1,0 +1,63 @@
+"""Intake: a complaint opens a case (``CaseOpened``) with routing's suggestion, its ranked
+alternatives for re-routing, and the verification clock started in the triage desk's calendar."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from workflow.deployment import Deployment
+from workflow.events import CaseOpened, CaseOpenedPayload
+from workflow.fastpaths import case_id_fast, new_event, new_model, reporter_view_fast
+from workflow.intake import ComplaintSubmitted
+from workflow.sla import Stage
+
+__all__ = ["open_case"]
+
+_MAX_CANDIDATES = 4
+"""Ranked alternatives kept for re-routing a returned referral."""
+
+
+def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> CaseOpened:
+    """The ``CaseOpened`` event of an intake message."""
+    p = message.payload
+    region = p.location.region_code if p.location is not None else None
+    category = p.category.value if p.category is not None else None
+    ranked = dep.router.rank(
+        agency_hint=p.agency_hint,
+        service=p.service,
+        category=category,
+        region_code=region,
+        text=f"{p.subject}\n{p.text}",
+        limit=1 + _MAX_CANDIDATES,
+    )
+    decision = ranked[0]
+    candidates = [d.agency for d in ranked[1:] if not d.fallback]
+    triage = dep.policy.triage_agency
+    payload = new_model(
+        CaseOpenedPayload,
+        channel=p.channel,
+        channel_message_id=p.channel_message_id,
+        received_at=p.received_at,
+        reporter=reporter_view_fast(p.reporter, dep.reporter_key),
+        subject=p.subject,
+        text=p.text,
+        report_type=p.report_type,
+        category=p.category,
+        service=p.service,
+        agency_hint=p.agency_hint,
+        location=p.location,
+        attachments=p.attachments,
+        language=p.language,
+        external_reference=p.external_reference,
+        triage_agency=triage,
+        suggested_agency=decision.agency,
+        routing_rule=decision.rule,
+        routing_fallback=decision.fallback,
+        candidates=tuple(candidates),
+        timers=dep.start(Stage.VERIFICATION, triage, p.received_at),
+    )
+    case_id = message.case_id or case_id_fast(p.channel, p.channel_message_id)
+    return cast(
+        CaseOpened, new_event(CaseOpened, case_id, message, 0, now, message.event_id, payload)
+    )

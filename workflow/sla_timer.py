@@ -1,0 +1,191 @@
+"""The SLA timer's decisions: what a ``TimerFired`` causes on a case at ``now``.
+
+In order: the reporter's deadline passing ends the case; otherwise each newly reached warning
+threshold of the running stage clock raises a warning and reaching 100% breaches it (and alerts
+the next escalation level, or reminds the top); then every passed escalation deadline alerts
+the next level, or reminds the top level once and schedules the next reminder after ``now``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from workflow.calendar import WorkingCalendar
+from workflow.case import Case
+from workflow.commands import TimerFired
+from workflow.deployment import Deployment
+from workflow.escalation import EscalationLadder
+from workflow.events import (
+    CaseEscalated,
+    CaseEscalatedPayload,
+    ClosedForReporterSilence,
+    EscalationReminderIssued,
+    EscalationReminderPayload,
+    SlaBreached,
+    SlaBreachedPayload,
+    SlaWarningPayload,
+    SlaWarningRaised,
+    TimerClosurePayload,
+    WithdrawnForMissingInformation,
+)
+from workflow.fastpaths import new_event, new_model, replace_model
+from workflow.sla import Stage, deadline, deadline_for, due_marks, mark, next_mark_at
+from workflow.values import NO_TIMERS, Timers
+
+__all__ = ["automatic_escalation", "on_timer"]
+
+_MAX_REMINDER_STEPS = 1000
+"""Catch-up bound for reminders at the top level (a case asleep for years stays cheap)."""
+
+
+class _Emitter:
+    """Collects the events one timer message causes, numbering them (ids derive from it)."""
+
+    def __init__(self, case: Case, message: TimerFired, now: datetime) -> None:
+        self.case, self.message, self.now = case, message, now
+        self.events: list[Any] = []
+
+    def __call__(self, cls: type[Any], payload: Any) -> None:
+        case, index = self.case, len(self.events)
+        event = new_event(
+            cls, case.case_id, self.message, index, self.now, case.correlation_id, payload
+        )
+        self.events.append(event)
+
+
+def on_timer(dep: Deployment, case: Case, m: TimerFired, now: datetime) -> list[Any]:
+    """The events the SLA timer looking at ``case`` at ``now`` causes (maybe none)."""
+    if case.is_final:
+        return []
+    emit = _Emitter(case, m, now)
+    closure = _reporter_deadline_passed(dep, case, now)
+    if closure is not None:
+        emit(*closure)
+        return emit.events
+    timers, level = _stage_clock_marks(dep, case, now, emit)
+    _escalation_deadlines(dep, case, timers, level, now, emit)
+    return emit.events
+
+
+def automatic_escalation(level: int, stage: Stage | None, timers: Timers) -> CaseEscalatedPayload:
+    """The payload of an escalation the timer makes (no actor, no reason)."""
+    return new_model(
+        CaseEscalatedPayload,
+        level=level,
+        automatic=True,
+        stage=stage,
+        actor=None,
+        reason=None,
+        timers=timers,
+    )
+
+
+def _reporter_deadline_passed(
+    dep: Deployment, case: Case, now: datetime
+) -> tuple[type[Any], TimerClosurePayload] | None:
+    """The closing event when the reporter's deadline passed and the state allows closing."""
+    waiting, due_by = case.timers.reporter_clock, case.timers.reporter_due_at
+    if waiting is None or due_by is None or now < due_by:
+        return None
+    trigger, cls = (
+        ("information_timeout", WithdrawnForMissingInformation)
+        if waiting.stage is Stage.REPORTER_INFORMATION
+        else ("silence_timeout", ClosedForReporterSilence)
+    )
+    if (case.state, trigger) not in dep.table:
+        return None
+    return cls, new_model(TimerClosurePayload, deadline=due_by, timers=NO_TIMERS)
+
+
+def _stage_clock_marks(
+    dep: Deployment, case: Case, now: datetime, emit: _Emitter
+) -> tuple[Timers, int]:
+    """Warnings and the breach the running stage clock reached; the timers and level after."""
+    timers, level = case.timers, case.escalation_level
+    clock = timers.clock
+    if clock is None or timers.clock_next_at is None or now < timers.clock_next_at:
+        return timers, level
+    cal = dep.stage_calendar(case, clock.stage)
+    for fraction in due_marks(clock, now, cal, dep.thresholds):
+        breached_at = deadline(clock, cal) if fraction >= 1.0 else None
+        clock = mark(clock, fraction)
+        next_at = next_mark_at(clock, cal, dep.thresholds)
+        timers = replace_model(timers, {"clock": clock, "clock_next_at": next_at})
+        if breached_at is None:
+            payload = new_model(
+                SlaWarningPayload, stage=clock.stage, threshold=fraction, timers=timers
+            )
+            emit(SlaWarningRaised, payload)
+            continue
+        emit(
+            SlaBreached,
+            new_model(SlaBreachedPayload, stage=clock.stage, deadline=breached_at, timers=timers),
+        )
+        ladder = dep.stage_ladder(case, clock.stage)
+        nxt = ladder.next_level(level)
+        if nxt is None:
+            # Already at the top: remind now and keep reminding.
+            due = deadline_for(ladder.reminder_interval, breached_at, cal)
+            timers = _remind(level, due, timers, emit)
+        else:
+            level = nxt
+            timers = _alert_level(ladder, cal, level, clock.stage, breached_at, timers, emit)
+    return timers, level
+
+
+def _escalation_deadlines(
+    dep: Deployment, case: Case, timers: Timers, level: int, now: datetime, emit: _Emitter
+) -> None:
+    """Each passed escalation deadline alerts the next level; at the top, one reminder."""
+    stage = timers.clock.stage if timers.clock is not None else None
+    ladder, cal = dep.stage_ladder(case, stage), dep.stage_calendar(case, stage)
+    while timers.escalation_due_at is not None and now >= timers.escalation_due_at:
+        due = timers.escalation_due_at
+        nxt = ladder.next_level(level)
+        if nxt is None:
+            _remind_top_level(ladder, cal, level, due, timers, now, emit)
+            return
+        level = nxt
+        timers = _alert_level(ladder, cal, level, stage, due, timers, emit)
+
+
+def _alert_level(
+    ladder: EscalationLadder,
+    cal: WorkingCalendar,
+    level: int,
+    stage: Stage | None,
+    since: datetime,
+    timers: Timers,
+    emit: _Emitter,
+) -> Timers:
+    """Escalate to ``level``, its deadline counted from ``since`` (the instant it is alerted)."""
+    due = deadline_for(ladder.deadline_after(level), since, cal)
+    timers = replace_model(timers, {"escalation_due_at": due})
+    emit(CaseEscalated, automatic_escalation(level, stage, timers))
+    return timers
+
+
+def _remind_top_level(
+    ladder: EscalationLadder,
+    cal: WorkingCalendar,
+    level: int,
+    due: datetime,
+    timers: Timers,
+    now: datetime,
+    emit: _Emitter,
+) -> None:
+    """One reminder for the top level; the next one is the first reminder instant after now."""
+    following = deadline_for(ladder.reminder_interval, due, cal)
+    steps = 0
+    while following <= now and steps < _MAX_REMINDER_STEPS:
+        following = deadline_for(ladder.reminder_interval, following, cal)
+        steps += 1
+    _remind(level, following, timers, emit)
+
+
+def _remind(level: int, next_due: datetime, timers: Timers, emit: _Emitter) -> Timers:
+    """Remind the top ``level`` now; the next reminder is due at ``next_due``."""
+    timers = replace_model(timers, {"escalation_due_at": next_due})
+    emit(EscalationReminderIssued, new_model(EscalationReminderPayload, level=level, timers=timers))
+    return timers
