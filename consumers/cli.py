@@ -72,7 +72,7 @@ def worker(
     clock: Annotated[str | None, typer.Option(help="'system' or 'simulated'.")] = None,
 ) -> None:
     """Run an engine worker (case agent, SLA timer, event relay) until Ctrl-C."""
-    from consumers.app import Engine
+    from consumers.engine.app import Engine
 
     engine = Engine(_settings(web_port=web_port, clock=clock))
     s = engine.settings
@@ -117,7 +117,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _publish_clock(settings: Any, instant: datetime) -> None:
-    from consumers.clock import ClockControl
+    from consumers.engine.clock import ClockControl
 
     producer = _producer(settings)
     try:

@@ -16,7 +16,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from consumers.clock import ClockControl
+from consumers.engine.clock import ClockControl
 from consumers.settings import EngineSettings
 from workflow.messages import (
     AcceptReferral,

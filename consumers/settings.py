@@ -2,7 +2,7 @@
 
 Precedence, lowest first: the defaults below < a YAML config file (``ADUAN_CONFIG``) < environment
 variables (``ADUAN_<NAME>``) < explicit keyword arguments (what tests and the CLI pass).
-Nothing here connects to anything; :func:`consumers.app.create_app` reads these values.
+Nothing here connects to anything; :func:`consumers.engine.app.create_app` reads these values.
 """
 
 from __future__ import annotations

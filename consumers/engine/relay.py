@@ -2,11 +2,12 @@
 
 The case agent's only output is its table (a faust table, whose changelog topic is the durable
 record of every case change, each with the events that change produced; see
-:mod:`consumers.records`). The relay consumes that changelog and, per batch and per partition, in
-one Kafka transaction: sends the outbox events to ``cases.events``, the snapshot to ``cases.state``
-and its own input offset. Readers with ``isolation_level=read_committed`` therefore see every event
-once, even when a worker is killed mid-batch: the open transaction is aborted when the partition's
-transactional producer is started again (same ``transactional_id``), and the batch is redone.
+:mod:`consumers.engine.records`). The relay consumes that changelog and, per batch and per
+partition, in one Kafka transaction: sends the outbox events to ``cases.events``, the snapshot to
+``cases.state`` and its own input offset. Readers with ``isolation_level=read_committed``
+therefore see every event once, even when a worker is killed mid-batch: the open transaction is
+aborted when the partition's transactional producer is started again (same ``transactional_id``),
+and the batch is redone.
 
 Transactional ids are per changelog partition (``<app id>-relay-<p>``), which is what fences a
 zombie relay that still believes it owns a partition after a rebalance.
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from consumers.records import unframe
+from consumers.engine.records import unframe
 from consumers.settings import EngineSettings
 
 log = logging.getLogger(__name__)

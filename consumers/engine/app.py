@@ -2,7 +2,7 @@
 
 Per message the case agent does: decode -> validate -> (dead-letter | re-key | call the core) ->
 write the case table. That is all it writes for a case: the table's changelog carries the snapshot
-and the events it produced, and :mod:`consumers.relay` publishes them transactionally to
+and the events it produced, and :mod:`consumers.engine.relay` publishes them transactionally to
 ``cases.events`` and ``cases.state``. Offsets are committed by faust only after the producer has
 flushed (acks=all), so processing is at-least-once, and the case's memory of applied message ids
 makes a redelivered message a no-op.
@@ -26,18 +26,18 @@ from faust.stores.memory import Store as MemoryStore
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry
 
-from consumers.clock import (
+from consumers.engine.clock import (
     Clock,
     SimulatedClock,
     SystemClock,
     follow_clock_topic,
     replay_clock_topic,
 )
+from consumers.engine.records import CODEC_NAME, CaseRecord, register_codec
+from consumers.engine.relay import EventRelay
+from consumers.engine.timer import DeadlineIndex
 from consumers.metrics import EngineMetrics, new_registry
-from consumers.records import CODEC_NAME, CaseRecord, register_codec
-from consumers.relay import EventRelay
 from consumers.settings import EngineSettings
-from consumers.timer import DeadlineIndex
 from consumers.topics import partition_for
 from workflow.case import Case
 from workflow.core import Workflow
@@ -156,7 +156,7 @@ class Engine:
         self.commands_topic = raw_topic(self.commands_name)
         self.deadletter_topic = raw_topic(s.topic("deadletter"))
         # The changelog is built here rather than by faust, which would derive a JSON codec from
-        # the value type; ours carries the framed snapshot + outbox (consumers.records).
+        # the value type; ours carries the framed snapshot + outbox (consumers.engine.records).
         changelog = app.topic(
             f"{s.full_app_id}-cases-changelog",
             key_type=bytes,
