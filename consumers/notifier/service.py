@@ -45,6 +45,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from consumers.deadletter import SourceRecord, deadletter_headers
 from consumers.notifier.alerts import Alert, CaseInfo, plan_alert, render
 from consumers.notifier.delivery import AppriseSender, RetryPolicy, Sender, deliver
 from consumers.notifier.digest import (
@@ -397,12 +398,7 @@ class Notifier:
         self.receipts.apply(raw)
 
     async def _deadletter(self, record: Any, reason: str, detail: str) -> None:
-        source = [
-            ("aduan.source.topic", str(record.topic).encode()),
-            ("aduan.source.partition", str(record.partition).encode()),
-            ("aduan.source.offset", str(record.offset).encode()),
-        ]
-        await self._deadletter_raw(record.key, record.value, reason, detail, source)
+        await self._deadletter_raw(record.key, record.value, reason, detail, record)
 
     async def _deadletter_raw(
         self,
@@ -410,15 +406,10 @@ class Notifier:
         value: bytes | None,
         reason: str,
         detail: str,
-        extra: list[tuple[str, bytes]],
+        source: SourceRecord | None,
     ) -> None:
         assert self._producer is not None
-        headers = [
-            ("aduan.error.reason", reason.encode()),
-            ("aduan.error.detail", detail.encode()[:4096]),
-            *extra,
-            ("aduan.deadlettered_at", datetime.now(UTC).isoformat().encode()),
-        ]
+        headers = deadletter_headers(reason, detail, source)
         await self._producer.send_and_wait(
             self.deadletter_topic, key=key, value=value, headers=headers
         )
@@ -538,7 +529,7 @@ class Notifier:
                 json.dumps(summary, separators=(",", ":")).encode(),
                 "notification_failed",
                 f"{target.id} ({target.label}) after {outcome.attempts} attempts: {outcome.reason}",
-                [],
+                None,
             )
         await self._write_receipt(
             {
