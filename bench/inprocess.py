@@ -77,7 +77,7 @@ def sla_timer(runs: int, open_cases: int, due: int) -> list[Figure]:
     case = None
     for _case_id, msgs in prepare(wf, 1)[:1]:
         for m, now in msgs[:1]:
-            case, _ = wf.handle(None, m, now)  # type: ignore[arg-type]
+            case, _ = wf.handle(None, m, now)
     assert case is not None
     assert case.wake_at is not None
     far = START + timedelta(days=30)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -117,14 +118,14 @@ class EventRelay:
                         self.failures += 1
                         log.warning("relay batch for %s not published (%r); redoing", tp, exc)
                         await self.release([tp])
-                        consumer.seek(tp, getattr(records[0], "offset"))  # noqa: B009
+                        consumer.seek(tp, records[0].offset)
                         if not isinstance(exc, KafkaError):
                             await asyncio.sleep(1.0)  # not a broker hiccup: do not spin
         finally:
             await consumer.stop()
             await self.release([TopicPartition("", p) for p in list(self._producers)])
 
-    async def _publish(self, tp: TopicPartition, records: list[object]) -> None:
+    async def _publish(self, tp: TopicPartition, records: list[Any]) -> None:
         async with self._lock:
             producer = self._producers.get(tp.partition)
             if producer is None:  # revoked while we were fetching; the new owner redoes it
@@ -133,8 +134,8 @@ class EventRelay:
             async with producer.transaction():
                 events = snapshots = 0
                 for record in records:
-                    key: bytes | None = getattr(record, "key", None)
-                    value: bytes | None = getattr(record, "value", None)
+                    key: bytes | None = record.key
+                    value: bytes | None = record.value
                     if value is None:
                         continue
                     try:
@@ -148,7 +149,7 @@ class EventRelay:
                     events += len(outbox)
                     snapshots += 1
                     committed.append((snapshot, outbox))
-                last_offset: int = getattr(records[-1], "offset")  # noqa: B009
+                last_offset: int = records[-1].offset
                 await producer.send_offsets_to_transaction({tp: last_offset + 1}, self.group_id)
             self.published_events += events
             self.published_snapshots += snapshots
