@@ -81,10 +81,8 @@ lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m mypy
 	$(PY) -m mypy --strict deploy/kafka/kafkactl.py
 
-bench: install ## benchmarks (python -m bench, once it exists)
-	@if [ -e bench/__main__.py ] || [ -e bench.py ]; then \
-	  ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m bench; \
-	else echo "aduan: no benchmarks yet (bench/ comes with a later issue)"; fi
+bench: install ## benchmarks (python -m bench) against the local broker
+	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m bench
 
 clean: ## stop every broker under var/ and wipe var/ (broker data, logs); keeps .venv and jars
 	@$(KAFKACTL) stop --all

@@ -323,7 +323,7 @@ def recovery(bootstrap: str, runs: int, cases: int) -> list[Figure]:
 
     from bench.common import START, intake_json
     from bench.inprocess import _template_record
-    from consumers.records import frame
+    from consumers.engine.records import frame
 
     figures = []
     snapshot, outbox = _template_record()

@@ -14,6 +14,7 @@ import statistics
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflow.commands import COMMAND_TYPES
@@ -60,8 +61,11 @@ _FLOWS: tuple[tuple[tuple[str, dict[str, object]], ...], ...] = (
 )
 TIMERS_PER_SILENT_CASE = 6
 
+#: A parsed intake message or command (the benchmark mixes both).
+Message = Any
 
-def prepare(wf: Workflow, cases: int) -> list[tuple[str, list[tuple[object, datetime]]]]:
+
+def prepare(wf: Workflow, cases: int) -> list[tuple[str, list[tuple[Message, datetime]]]]:
     """Per case, the parsed messages and their instants (timers are built from real wake_ats
     here, outside the timed loop)."""
     prepared = []
@@ -84,12 +88,12 @@ def prepare(wf: Workflow, cases: int) -> list[tuple[str, list[tuple[object, date
         )
         case, _ = wf.handle(None, intake, now)
         assert case is not None
-        msgs: list[tuple[object, datetime]] = [(intake, now)]
+        msgs: list[tuple[Message, datetime]] = [(intake, now)]
         kind = n % 4
         if kind == 3:  # a silent agency: the timer fires warnings, breach, escalations
             for name, payload in _FLOWS[0][:3]:
                 now += timedelta(minutes=30)
-                cmd = COMMAND_TYPES[name].model_validate(
+                cmd: Message = COMMAND_TYPES[name].model_validate(
                     {
                         "event_id": f"c-{n}-{len(msgs)}",
                         "occurred_at": now,
@@ -98,7 +102,7 @@ def prepare(wf: Workflow, cases: int) -> list[tuple[str, list[tuple[object, date
                     }
                 )
                 msgs.append((cmd, now))
-                case, _ = wf.handle(case, cmd, now)  # type: ignore[arg-type]
+                case, _ = wf.handle(case, cmd, now)
             for _ in range(TIMERS_PER_SILENT_CASE):
                 assert case is not None
                 assert case.wake_at is not None
@@ -123,7 +127,7 @@ def prepare(wf: Workflow, cases: int) -> list[tuple[str, list[tuple[object, date
     return prepared
 
 
-def run(wf: Workflow, prepared: list[tuple[str, list[tuple[object, datetime]]]]) -> float:
+def run(wf: Workflow, prepared: list[tuple[str, list[tuple[Message, datetime]]]]) -> float:
     """Messages per second for one pass over ``prepared``."""
     handle = wf.handle
     count = 0
@@ -131,12 +135,12 @@ def run(wf: Workflow, prepared: list[tuple[str, list[tuple[object, datetime]]]])
     for _, msgs in prepared:
         case = None
         for message, now in msgs:
-            case, _ = handle(case, message, now)  # type: ignore[arg-type]
+            case, _ = handle(case, message, now)
         count += len(msgs)
     return count / (time.perf_counter() - start)
 
 
-def per_type(wf: Workflow, prepared: list[tuple[str, list[tuple[object, datetime]]]]) -> str:
+def per_type(wf: Workflow, prepared: list[tuple[str, list[tuple[Message, datetime]]]]) -> str:
     """Mean microseconds of decide+evolve per message type (one pass, timed per message)."""
     spent: dict[str, float] = defaultdict(float)
     count: dict[str, int] = defaultdict(int)
@@ -145,8 +149,8 @@ def per_type(wf: Workflow, prepared: list[tuple[str, list[tuple[object, datetime
         case = None
         for message, now in msgs:
             start = clock()
-            case, _ = wf.handle(case, message, now)  # type: ignore[arg-type]
-            kind = message.type  # type: ignore[attr-defined]
+            case, _ = wf.handle(case, message, now)
+            kind = message.type
             spent[kind] += clock() - start
             count[kind] += 1
     rows = sorted(spent, key=lambda k: -spent[k] / count[k])

@@ -61,12 +61,12 @@ def sla_timer(runs: int, open_cases: int, due: int) -> list[Figure]:
     """One `DeadlineIndex` holding ``open_cases``: the cost of a tick when nothing is due, and
     the lag to emit ``due`` deadlines falling due at once.
 
-    In-process: the index is `consumers.timer.DeadlineIndex`; a tick is what `Engine.tick`
+    In-process: the index is `consumers.engine.timer.DeadlineIndex`; a tick is what `Engine.tick`
     does minus the broker send: `pop_due`, then per due case the table lookup (a dict here, as
     the memory store is), `Workflow.timer_message` and `encode`. Baseline for the idle tick:
     a scan of every open case's wake_at (what a timer without an index would cost).
     """
-    from consumers.timer import DeadlineIndex
+    from consumers.engine.timer import DeadlineIndex
     from workflow.codec import encode
     from workflow.core import Workflow
     from workflow.policy import load_policy
@@ -77,7 +77,7 @@ def sla_timer(runs: int, open_cases: int, due: int) -> list[Figure]:
     case = None
     for _case_id, msgs in prepare(wf, 1)[:1]:
         for m, now in msgs[:1]:
-            case, _ = wf.handle(None, m, now)  # type: ignore[arg-type]
+            case, _ = wf.handle(None, m, now)
     assert case is not None
     assert case.wake_at is not None
     far = START + timedelta(days=30)
@@ -145,7 +145,7 @@ def sla_timer(runs: int, open_cases: int, due: int) -> list[Figure]:
 _MEMORY_CHILD = r"""
 import gc, json, resource, sys
 from bench.inprocess import _template_record, _rss
-from consumers.records import decode_record, frame
+from consumers.engine.records import decode_record, frame
 n, with_outbox = int(sys.argv[1]), sys.argv[2] == "1"
 snapshot, outbox = _template_record()
 marker = b"ADU-XXXX-XXXX-XXXX"

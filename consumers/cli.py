@@ -18,6 +18,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from consumers.topic_reading import read_until_end
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -77,7 +79,7 @@ def worker(
     clock: Annotated[str | None, typer.Option(help="'system' or 'simulated'.")] = None,
 ) -> None:
     """Run an engine worker (case agent, SLA timer, event relay) until Ctrl-C."""
-    from consumers.app import Engine
+    from consumers.engine.app import Engine
 
     engine = Engine(_settings(web_port=web_port, clock=clock))
     s = engine.settings
@@ -122,7 +124,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _publish_clock(settings: Any, instant: datetime) -> None:
-    from consumers.clock import ClockControl
+    from consumers.engine.clock import ClockControl
 
     producer = _producer(settings)
     try:
@@ -269,21 +271,7 @@ def _reader(
     return consumer, consumer.end_offsets(tps)
 
 
-def _drain(consumer: Any, ends: dict[Any, int], on_batch: Any = None) -> Any:
-    """Yield every record up to the end offsets seen at the start."""
-    pending = {tp for tp, end in ends.items() if end > 0}
-    while pending:
-        batches = consumer.poll(timeout_ms=500)
-        for records in batches.values():
-            yield from records
-            if on_batch is not None:
-                on_batch(len(records))
-        for tp in list(pending):
-            if consumer.position(tp) >= ends[tp]:
-                pending.discard(tp)
-
-
-def _partition_of(case_id: str, settings: Any, topic: str, consumer: Any) -> int:
+def _partition_of(case_id: str, topic: str, consumer: Any) -> int:
     from consumers.topics import partition_for
 
     return partition_for(case_id.encode(), max(len(consumer.partitions_for_topic(topic) or ()), 1))
@@ -293,11 +281,11 @@ def _case_records(case_id: str, logical: str) -> list[Any]:
     s = _settings()
     topic = s.topic(logical)
     probe, _ = _reader(s, topic)
-    partition = _partition_of(case_id, s, topic, probe)
+    partition = _partition_of(case_id, topic, probe)
     probe.close()
     consumer, ends = _reader(s, topic, [partition])
     try:
-        return [r for r in _drain(consumer, ends) if r.key == case_id.encode()]
+        return [r for r in read_until_end(consumer, ends) if r.key == case_id.encode()]
     finally:
         consumer.close()
 
@@ -377,7 +365,7 @@ def events_tail(
     try:
         # Only the last N are kept while reading the backlog: the topic may be large.
         backlog: deque[Any] = deque(maxlen=max(last, 0))
-        backlog.extend(r for r in _drain(consumer, ends) if wanted is None or r.key == wanted)
+        backlog.extend(r for r in read_until_end(consumer, ends) if wanted in (None, r.key))
         for record in backlog:
             typer.echo(record.value.decode(errors="replace"))
         while follow:
@@ -417,7 +405,9 @@ def replay(
     try:
         with Progress(transient=False) as progress:
             task = progress.add_task("replaying cases.events", total=sum(ends.values()) or 1)
-            for record in _drain(consumer, ends, lambda n: progress.advance(task, n)):
+            for record in read_until_end(
+                consumer, ends, on_batch=lambda n: progress.advance(task, n)
+            ):
                 try:
                     event = parse_event(record.value)
                     cases[event.case_id] = (
@@ -445,7 +435,7 @@ def replay(
         consumer, ends = _reader(s, s.topic("cases.state"))
         stored: dict[str, Case] = {}
         try:
-            for record in _drain(consumer, ends):
+            for record in read_until_end(consumer, ends):
                 if record.value is not None:
                     case = Case.model_validate_json(record.value)
                     stored[case.case_id] = case

@@ -16,7 +16,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from consumers.clock import ClockControl
+from consumers.engine.clock import ClockControl
 from consumers.settings import EngineSettings
 from workflow.codec import encode
 from workflow.commands import (

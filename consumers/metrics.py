@@ -26,7 +26,7 @@ Where each number comes from (and why there):
   a scrape sums the partitions this worker owns *now*. So the gauges follow the table, not a
   running sum of increments that could drift, and a scrape costs O(labels), not O(cases).
 * ``aduan_messages_deadlettered_total``: the agent, when it dead-letters.
-* ``aduan_notifications_total``: defined here (:func:`notification_counter`) for the notifier.
+* ``aduan_notifications_total`` is the notifier's own (:mod:`consumers.notifier.metrics`).
 """
 
 from __future__ import annotations
@@ -59,13 +59,11 @@ from workflow.responsibility import responsible_agency
 from workflow.sla import SlaClock, Stage, elapsed_seconds
 
 __all__ = [
-    "NOTIFICATION_OUTCOMES",
     "OTHER",
     "CaseCounts",
     "EngineMetrics",
     "HttpMetrics",
     "new_registry",
-    "notification_counter",
 ]
 
 OTHER = "other"
@@ -75,8 +73,6 @@ NO_STATE = "none"
 UNKNOWN_CASE = "unknown_case"
 """Dead-letter reason of a command for a case that does not exist."""
 DEADLETTER_REASONS: tuple[str, ...] = (*(r.value for r in MessageErrorReason), UNKNOWN_CASE)
-NOTIFICATION_OUTCOMES: tuple[str, ...] = ("delivered", "retried", "failed", "duplicate")
-"""Closed set of ``aduan_notifications_total{outcome}`` (anything else is ``other``)."""
 RESOLVED_OUTCOMES: tuple[str, ...] = ("within_sla", "late")
 
 _DAY = 86400.0
@@ -102,23 +98,6 @@ def new_registry(*, process: bool = True) -> CollectorRegistry:
 def threshold_label(fraction: float) -> str:
     """``0.5`` -> ``"0.5"``, ``0.75`` -> ``"0.75"`` (the warning threshold label)."""
     return format(fraction, "g")
-
-
-def notification_counter(registry: CollectorRegistry) -> Counter:
-    """``aduan_notifications_total{outcome}`` on ``registry``, every outcome pre-set to 0.
-
-    The notifier increments it: ``counter.labels(outcome="delivered").inc()``; outcomes are
-    `NOTIFICATION_OUTCOMES` (use ``other`` for anything else).
-    """
-    counter = Counter(
-        "aduan_notifications_total",
-        "Escalation notifications by outcome (delivered, retried, failed, duplicate).",
-        ["outcome"],
-        registry=registry,
-    )
-    for outcome in (*NOTIFICATION_OUTCOMES, OTHER):
-        counter.labels(outcome=outcome)
-    return counter
 
 
 class _Labels:

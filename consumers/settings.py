@@ -1,8 +1,11 @@
-"""Engine settings: each one declared once, with its type, default and environment variable.
+"""Settings: each one declared once, with its type, default and environment variable.
 
-Precedence, lowest first: the defaults below < a YAML config file (``ADUAN_CONFIG``) < environment
-variables (``ADUAN_<NAME>``) < explicit keyword arguments (what tests and the CLI pass).
-Nothing here connects to anything; :func:`consumers.app.create_app` reads these values.
+:class:`SharedSettings` holds what every aduan process must agree on (broker, topic prefix, policy);
+:class:`EngineSettings` adds the engine worker's, and ``consumers.gateway.settings`` the gateway's.
+Precedence, lowest first: the defaults below < a YAML config file (``ADUAN_CONFIG``, engine only)
+< environment variables (``ADUAN_<NAME>``) < explicit keyword arguments (what tests and the CLI
+pass). Nothing here connects to anything; :func:`consumers.engine.app.create_engine` reads these
+values.
 """
 
 from __future__ import annotations
@@ -24,12 +27,10 @@ from pydantic_settings import (
 from consumers.topics import topic_name
 
 
-class EngineSettings(BaseSettings):
-    """Settings of one engine worker (and of the tools that talk to its topics)."""
+class SharedSettings(BaseSettings):
+    """What the engine, the gateway and the notifier must agree on: broker, topics, policy."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ADUAN_", extra="forbid", frozen=True, validate_default=True
-    )
+    model_config = SettingsConfigDict(env_prefix="ADUAN_", frozen=True, validate_default=True)
 
     kafka_bootstrap: Annotated[list[str], NoDecode] = Field(
         default=["127.0.0.1:9092"],
@@ -40,6 +41,27 @@ class EngineSettings(BaseSettings):
         description="Common topic prefix: 'masohi' gives 'masohi.cases.events' (and app id "
         "'masohi.aduan').",
     )
+    policy_file: Path | None = Field(
+        default=None, description="Policy YAML (SLA targets, agencies, routing); None = defaults."
+    )
+
+    @field_validator("kafka_bootstrap", mode="before")
+    @classmethod
+    def _split_brokers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def topic(self, name: str) -> str:
+        """Broker-side name of a topic: ``cases.events`` -> ``<prefix>.cases.events``."""
+        return topic_name(name, self.topic_prefix)
+
+
+class EngineSettings(SharedSettings):
+    """Settings of one engine worker (and of the tools that talk to its topics)."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
     topic_partitions: int = Field(default=6, ge=1, description="Partitions of every topic.")
     app_id: str = Field(
         default="aduan",
@@ -55,7 +77,7 @@ class EngineSettings(BaseSettings):
     )
     web_host: str = Field(default="127.0.0.1", description="Address of the worker's HTTP port.")
     web_port: int = Field(
-        default=6066, ge=0, le=65535, description="Worker HTTP port (/clock, later /metrics)."
+        default=6066, ge=0, le=65535, description="Worker HTTP port (/clock/, /stats/, /metrics)."
     )
     clock: Literal["system", "simulated"] = Field(
         default="system",
@@ -70,9 +92,6 @@ class EngineSettings(BaseSettings):
     tick_interval: float = Field(
         default=0.2, gt=0, le=5, description="Seconds between SLA timer ticks."
     )
-    policy_file: Path | None = Field(
-        default=None, description="Policy YAML (SLA targets, agencies, routing); None = defaults."
-    )
     relay_poll_ms: int = Field(
         default=20, ge=1, description="How long the event relay waits for changelog records."
     )
@@ -83,13 +102,6 @@ class EngineSettings(BaseSettings):
         default=256 * 1024, ge=1024, description="Larger intake messages are dead-lettered."
     )
     log_level: str = Field(default="info", description="Worker log level.")
-
-    @field_validator("kafka_bootstrap", mode="before")
-    @classmethod
-    def _split_brokers(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
 
     @classmethod
     def settings_customise_sources(
@@ -107,10 +119,6 @@ class EngineSettings(BaseSettings):
         return tuple(sources)
 
     # -- derived names -------------------------------------------------------------------
-
-    def topic(self, name: str) -> str:
-        """Broker-side name of a topic: ``cases.events`` -> ``<prefix>.cases.events``."""
-        return topic_name(name, self.topic_prefix)
 
     @property
     def full_app_id(self) -> str:

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from consumers.gateway.settings import GatewaySettings
+from consumers.topic_reading import refresh_metadata
 from workflow.case import Case
 from workflow.codec import InvalidMessage, parse_event
 from workflow.events import Event
@@ -95,7 +96,7 @@ class KafkaReadModelFeeder:
             parts = consumer.partitions_for_topic(topic)
             if parts:
                 return [TopicPartition(topic, p) for p in sorted(parts)]
-            await consumer._client.force_metadata_update()
+            await refresh_metadata(consumer)
             parts = consumer.partitions_for_topic(topic)
             if parts:
                 return [TopicPartition(topic, p) for p in sorted(parts)]

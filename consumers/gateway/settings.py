@@ -1,36 +1,27 @@
 """Gateway settings: each declared once with its type, default and environment variable.
 
 Shares the ``ADUAN_`` environment prefix with the engine (``ADUAN_KAFKA_BOOTSTRAP`` and
-``ADUAN_TOPIC_PREFIX`` mean the same broker and topics); gateway-only settings are named
+``ADUAN_TOPIC_PREFIX`` mean the same broker and topics, declared once in
+:class:`consumers.settings.SharedSettings`); gateway-only settings are named
 ``gateway_*`` (``ADUAN_GATEWAY_PORT`` ...). Precedence: defaults < environment < keyword arguments.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-from consumers.topics import topic_name
+from consumers.settings import SharedSettings
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(SharedSettings):
     """Settings of one gateway process."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ADUAN_", extra="ignore", frozen=True, validate_default=True
-    )
+    # Unknown ADUAN_* variables are the engine's or the notifier's, not an error here.
+    model_config = SettingsConfigDict(extra="ignore")
 
-    kafka_bootstrap: Annotated[list[str], NoDecode] = Field(
-        default=["127.0.0.1:9092"],
-        description="Kafka bootstrap servers, host:port; comma-separated in the environment.",
-    )
-    topic_prefix: str = Field(default="", description="Common topic prefix (as the engine's).")
-    policy_file: Path | None = Field(
-        default=None, description="Policy YAML (agencies, calendars); None = packaged defaults."
-    )
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway binds.")
     gateway_port: int = Field(default=8080, ge=0, le=65535, description="Gateway HTTP port.")
     gateway_security_file: Path | None = Field(
@@ -70,14 +61,3 @@ class GatewaySettings(BaseSettings):
     gateway_publish_timeout: float = Field(
         default=15.0, gt=0, description="Seconds to wait for the broker to acknowledge a write."
     )
-
-    @field_validator("kafka_bootstrap", mode="before")
-    @classmethod
-    def _split_brokers(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    def topic(self, name: str) -> str:
-        """Broker-side name of a topic: ``cases.events`` -> ``<prefix>.cases.events``."""
-        return topic_name(name, self.topic_prefix)

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from consumers.notifier.settings import NotifierSettings
 from consumers.settings import EngineSettings
+from consumers.topic_reading import refresh_metadata
 
 __all__ = [
     "ClientFactory",
@@ -103,9 +104,7 @@ ClientFactory = Callable[[EngineSettings, NotifierSettings], NotifierClients]
 
 class _Follower(AIOKafkaConsumer):  # type: ignore[misc]  # aiokafka ships no type hints
     async def refresh_metadata(self) -> None:
-        # No public call refreshes a consumer's metadata for partitions_for_topic (topics()
-        # fetches a copy it does not keep); tests/unit/test_notifier_handler.py pins this one.
-        await self._client.force_metadata_update()
+        await refresh_metadata(self)  # private aiokafka API: see consumers.topic_reading
 
 
 class KafkaClients:

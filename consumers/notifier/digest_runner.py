@@ -187,7 +187,6 @@ class DigestRunner:
                 json.dumps(summary, separators=(",", ":")).encode(),
                 "notification_failed",
                 failure_detail(target, outcome),
-                [],
             )
         receipt = digest_receipt(
             due.key,

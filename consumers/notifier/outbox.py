@@ -6,9 +6,9 @@ notifier moves on; a receipt written here is also applied to the in-memory `Rece
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from consumers.deadletter import SourceRecord, deadletter_headers
 from consumers.notifier.clients import NotifierClients
 from consumers.notifier.receipts import ReceiptStore, encode_receipt
 from consumers.notifier.settings import NotifierTopics
@@ -31,12 +31,7 @@ class Outbox:
 
     async def deadletter_record(self, record: Any, reason: str, detail: str) -> None:
         """Dead-letter a consumed record: its own key and bytes, its source in headers."""
-        source = [
-            ("aduan.source.topic", str(record.topic).encode()),
-            ("aduan.source.partition", str(record.partition).encode()),
-            ("aduan.source.offset", str(record.offset).encode()),
-        ]
-        await self.deadletter(record.key, record.value, reason, detail, source)
+        await self.deadletter(record.key, record.value, reason, detail, source=record)
 
     async def deadletter(
         self,
@@ -44,14 +39,10 @@ class Outbox:
         value: bytes | None,
         reason: str,
         detail: str,
-        extra: list[tuple[str, bytes]],
+        source: SourceRecord | None = None,
     ) -> None:
-        headers = [
-            ("aduan.error.reason", reason.encode()),
-            ("aduan.error.detail", detail.encode()[:4096]),
-            *extra,
-            ("aduan.deadlettered_at", datetime.now(UTC).isoformat().encode()),
-        ]
+        """Dead-letter ``value``; ``source`` is the record it was read from (None if built here)."""
+        headers = deadletter_headers(reason, detail, source)
         await self.clients.producer.send_and_wait(
             self.topics.deadletter, key=key, value=value, headers=headers
         )

@@ -15,6 +15,7 @@ from consumers.notifier.alerts import CaseInfo
 from consumers.notifier.clients import NotifierClients, partitions_of
 from consumers.notifier.receipts import ReceiptStore
 from consumers.notifier.settings import NotifierTopics
+from consumers.topic_reading import read_until_end_async
 from states.lifecycle import FINAL_STATES
 
 log = logging.getLogger("aduan.notifier")
@@ -75,13 +76,9 @@ class SideTopics:
         """Read receipts and snapshots up to the end offsets as of now."""
         reader = self.clients.follower
         ends = await reader.end_offsets(list(reader.assignment()))
-        pending = {tp for tp, end in ends.items() if await reader.position(tp) < end}
-        while pending:
-            batch = await reader.getmany(*pending, timeout_ms=200)
-            for tp, records in batch.items():
-                for r in records:
-                    if tp.topic == self.topics.receipts:
-                        self.receipts.apply(r.value)
-                    else:
-                        apply_snapshot(self.cases, r.key, r.value)
-            pending = {tp for tp in pending if await reader.position(tp) < ends[tp]}
+        async for tp, records in read_until_end_async(reader, ends):
+            for r in records:
+                if tp.topic == self.topics.receipts:
+                    self.receipts.apply(r.value)
+                else:
+                    apply_snapshot(self.cases, r.key, r.value)

@@ -19,7 +19,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from consumers.clock import ClockControl
+from consumers.engine.clock import ClockControl
 from consumers.topics import TopicSpec, provision, topic_name, topic_specs
 
 REPO = Path(__file__).resolve().parents[2]

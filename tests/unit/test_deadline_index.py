@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from consumers.timer import DeadlineIndex
+from consumers.engine.timer import DeadlineIndex
 
 T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
 

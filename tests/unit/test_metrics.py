@@ -10,11 +10,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from consumers.metrics import (
-    NOTIFICATION_OUTCOMES,
     OTHER,
     EngineMetrics,
-    new_registry,
-    notification_counter,
 )
 from states.lifecycle import CaseState
 from tests.e2e import builders as b
@@ -196,17 +193,6 @@ def test_no_case_id_reporter_or_text_ever_becomes_a_label(rig: Rig) -> None:
             continue
         assert value in closed, f"{name}{{{label}={value!r}}} is not from a closed set"
         assert case_id not in value
-
-
-def test_notification_counter_for_the_notifier() -> None:
-    registry = new_registry(process=False)
-    counter = notification_counter(registry)
-    counter.labels(outcome="delivered").inc()
-    for outcome in NOTIFICATION_OUTCOMES:
-        expected = 1 if outcome == "delivered" else 0
-        assert registry.get_sample_value("aduan_notifications_total", {"outcome": outcome}) == (
-            expected
-        )
 
 
 def test_two_engines_in_one_process_do_not_collide() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from consumers.cli import CliError, parse_duration
-from consumers.clock import SimulatedClock
-from consumers.records import frame, unframe
+from consumers.engine.clock import SimulatedClock
+from consumers.engine.records import frame, unframe
 from consumers.settings import EngineSettings
 
 
@@ -81,7 +81,7 @@ def test_simulated_clock_reset_may_go_back_for_the_replayed_history() -> None:
 def test_table_recovery_keeps_the_case_but_not_the_relayed_outbox() -> None:
     from datetime import datetime as dt
 
-    from consumers.records import CaseRecord, CaseRecordCodec, encode_record
+    from consumers.engine.records import CaseRecord, CaseRecordCodec, encode_record
     from workflow.codec import encode
     from workflow.core import Workflow
     from workflow.intake import ComplaintPayload, ComplaintSubmitted

@@ -12,10 +12,12 @@ import asyncio
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from consumers.topic_reading import read_until_end
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +95,17 @@ def replay_clock_topic(clock: SimulatedClock, bootstrap: list[str], topic: str) 
         partition = KafkaTopicPartition(topic, 0)
         consumer.assign([partition])
         consumer.seek_to_beginning(partition)
-        end: int = consumer.end_offsets([partition])[partition]
+        ends: dict[Any, int] = consumer.end_offsets([partition])
+        end = ends[partition]
         first = True
-        while consumer.position(partition) < end:
-            for records in consumer.poll(timeout_ms=1000).values():
-                for record in records:
-                    control = _control(record.value, record.offset)
-                    if control is None:
-                        continue
-                    if first:
-                        clock.reset(control.now)
-                        first = False
-                    clock.set(control.now)
+        for record in read_until_end(consumer, ends, poll_timeout_ms=1000):
+            control = _control(record.value, record.offset)
+            if control is None:
+                continue
+            if first:
+                clock.reset(control.now)
+                first = False
+            clock.set(control.now)
         log.info("simulated clock replayed %d control messages: %s", end, clock.now().isoformat())
         return end
     finally:

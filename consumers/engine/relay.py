@@ -2,11 +2,12 @@
 
 The case agent's only output is its table (a faust table, whose changelog topic is the durable
 record of every case change, each with the events that change produced; see
-:mod:`consumers.records`). The relay consumes that changelog and, per batch and per partition, in
-one Kafka transaction: sends the outbox events to ``cases.events``, the snapshot to ``cases.state``
-and its own input offset. Readers with ``isolation_level=read_committed`` therefore see every event
-once, even when a worker is killed mid-batch: the open transaction is aborted when the partition's
-transactional producer is started again (same ``transactional_id``), and the batch is redone.
+:mod:`consumers.engine.records`). The relay consumes that changelog and, per batch and per
+partition, in one Kafka transaction: sends the outbox events to ``cases.events``, the snapshot to
+``cases.state`` and its own input offset. Readers with ``isolation_level=read_committed``
+therefore see every event once, even when a worker is killed mid-batch: the open transaction is
+aborted when the partition's transactional producer is started again (same ``transactional_id``),
+and the batch is redone.
 
 Transactional ids are per changelog partition (``<app id>-relay-<p>``), which is what fences a
 zombie relay that still believes it owns a partition after a rebalance.
@@ -17,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from consumers.records import unframe
+from consumers.engine.records import unframe
 from consumers.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -116,14 +118,14 @@ class EventRelay:
                         self.failures += 1
                         log.warning("relay batch for %s not published (%r); redoing", tp, exc)
                         await self.release([tp])
-                        consumer.seek(tp, getattr(records[0], "offset"))  # noqa: B009
+                        consumer.seek(tp, records[0].offset)
                         if not isinstance(exc, KafkaError):
                             await asyncio.sleep(1.0)  # not a broker hiccup: do not spin
         finally:
             await consumer.stop()
             await self.release([TopicPartition("", p) for p in list(self._producers)])
 
-    async def _publish(self, tp: TopicPartition, records: list[object]) -> None:
+    async def _publish(self, tp: TopicPartition, records: list[Any]) -> None:
         async with self._lock:
             producer = self._producers.get(tp.partition)
             if producer is None:  # revoked while we were fetching; the new owner redoes it
@@ -132,8 +134,8 @@ class EventRelay:
             async with producer.transaction():
                 events = snapshots = 0
                 for record in records:
-                    key: bytes | None = getattr(record, "key", None)
-                    value: bytes | None = getattr(record, "value", None)
+                    key: bytes | None = record.key
+                    value: bytes | None = record.value
                     if value is None:
                         continue
                     try:
@@ -147,7 +149,7 @@ class EventRelay:
                     events += len(outbox)
                     snapshots += 1
                     committed.append((snapshot, outbox))
-                last_offset: int = getattr(records[-1], "offset")  # noqa: B009
+                last_offset: int = records[-1].offset
                 await producer.send_offsets_to_transaction({tp: last_offset + 1}, self.group_id)
             self.published_events += events
             self.published_snapshots += snapshots

@@ -2,9 +2,10 @@
 
 A :class:`CaseRecord` is the case snapshot plus its *outbox*: the encoded domain events produced by
 the message that made this snapshot. The case agent writes only the table; the event relay
-(:mod:`consumers.relay`) reads the table's changelog and publishes the outbox to ``cases.events``
-and the snapshot to ``cases.state`` inside one Kafka transaction. Snapshot and events therefore
-commit together or not at all, which is what keeps the audit trail free of duplicates after a crash.
+(:mod:`consumers.engine.relay`) reads the table's changelog and publishes the outbox to
+``cases.events`` and the snapshot to ``cases.state`` inside one Kafka transaction. Snapshot and
+events therefore commit together or not at all, which is what keeps the audit trail free of
+duplicates after a crash.
 
 Changelog value framing (binary, so the relay never parses JSON): ``b"ADN1"`` then, for the snapshot
 and for each outbox event, a 4-byte big-endian length and that many bytes of JSON.

@@ -1,0 +1,68 @@
+"""Pins the private attributes of faust and aiokafka that aduan reads (no public API serves).
+
+Each test builds a real object of the installed (pinned) version and checks the attribute is
+there with the type the code expects, so an upgrade that renames or retypes one fails here, loudly,
+instead of leaving a diagnostic silently empty or the SLA deadline index incomplete. The reasons
+are in consumers/engine/faust_internals.py and consumers/topic_reading.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from consumers.engine.faust_internals import consumer_flow_state, memory_store_partitions
+
+
+@pytest.fixture
+def app() -> faust.App:
+    # Nothing connects: faust builds its consumer and stores lazily, without a broker.
+    return faust.App("pin-internals", broker="kafka://127.0.0.1:1", autodiscover=False)
+
+
+def test_faust_consumer_keeps_its_partition_states_in_private_sets(app: faust.App) -> None:
+    consumer = app.consumer
+    for name in ("_paused_partitions", "_buffered_partitions", "_active_partitions"):
+        assert isinstance(getattr(consumer, name), set), name
+    assert isinstance(consumer.flow_active, bool)
+    tp = faust.types.TP("t.cases.commands", 2)
+    consumer._paused_partitions.add(tp)
+    state = consumer_flow_state(consumer)
+    assert state["paused"] == ["t.cases.commands:2"]
+    assert state == {**state, "buffered": [], "active": [], "flow_active": True}
+
+
+def test_faust_memory_store_records_the_partition_of_each_recovered_key(app: faust.App) -> None:
+    table = app.Table("cases", key_type=bytes)
+    store = table.data
+    assert isinstance(store, faust.stores.memory.Store)
+    # What recovery does: apply changelog records read from partition 4.
+    record = SimpleNamespace(
+        key=b"ADU-1", value=b"v", message=SimpleNamespace(partition=4, value=b"v")
+    )
+    store.apply_changelog_batch([record], to_key=lambda k: k, to_value=lambda v: v)
+    assert store._key_partition == {b"ADU-1": 4}
+    assert memory_store_partitions(store) == {b"ADU-1": 4}
+    assert memory_store_partitions(object()) == {}
+
+
+def test_aiokafka_consumer_client_can_be_asked_for_fresh_metadata() -> None:
+    async def ask() -> Any:
+        consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1")
+        try:
+            # What consumers.topic_reading.refresh_metadata awaits (not started: no broker).
+            answer = consumer._client.force_metadata_update()
+            assert inspect.isawaitable(answer)
+            answer.cancel()
+            return consumer._client.cluster.partitions_for_topic
+        finally:
+            await consumer.stop()
+
+    partitions_for_topic = asyncio.run(ask())
+    assert partitions_for_topic("no-such-topic") is None
