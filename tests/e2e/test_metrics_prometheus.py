@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -37,6 +35,7 @@ from tests.e2e import builders as b
 from tests.e2e.conftest import MONDAY_0900_WIT
 from tests.e2e.harness import REPO, EngineHarness, EventLog, Worker, free_port, wait_for
 from tests.e2e.test_engine_flows import has, send, wit
+from tests.tools import require_tool
 from workflow.case import Case
 
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
@@ -45,11 +44,7 @@ AGENCY = "DINKES"
 
 class Prometheus:
     def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("prometheus")
-        if binary is None:
-            if os.environ.get("CI"):
-                pytest.fail("prometheus not found: .ci/run installs Debian's prometheus package")
-            pytest.skip("prometheus not installed (apt-get install prometheus)")
+        binary = require_tool("prometheus")
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
