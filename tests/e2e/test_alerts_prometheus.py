@@ -287,6 +287,7 @@ def live_server(workdir: Path, data: Path, targets: dict[str, list[str]]) -> Pro
 
 
 def test_every_alert_rule_fires_with_production_thresholds_and_for(tmp_path: Path) -> None:
+    assert {name for name, _ in EXPECTED} == {r["alert"] for r in alert_rules()}, "a rule untested"
     started = time.monotonic()
     t0 = float(int(time.time()))
     worker = MetricsEndpoint("aduan-worker", t0)

@@ -18,11 +18,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,24 +32,21 @@ from tests.e2e import builders as b
 from tests.e2e.conftest import MONDAY_0900_WIT
 from tests.e2e.harness import REPO, EngineHarness, EventLog, Worker, free_port, wait_for
 from tests.e2e.metrics_history import MetricsEndpoint, Series
+from tests.e2e.prometheus_server import PROMETHEUS_DIR, Prometheus, production_rules
 from tests.e2e.test_engine_flows import has, send, wit
-from tests.tools import require_tool
 from workflow.case import Case
 
-PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
 AGENCY = "DINKES"
 
 
-class Prometheus:
+class EngineScrape(Prometheus):
+    """The server of this test: production rules, the workers given by `set_workers` (file
+    service discovery), a gateway nobody serves and an idle notifier endpoint."""
+
     def __init__(self, workdir: Path) -> None:
-        binary = require_tool("prometheus")
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
         self.targets = workdir / "workers.json"
         self.set_workers([])
-        (workdir / "recording.yml").write_text((PROMETHEUS_DIR / "rules/recording.yml").read_text())
-        (workdir / "alerts.yml").write_text((PROMETHEUS_DIR / "rules/alerts.yml").read_text())
         self.notifier = MetricsEndpoint("aduan-notifier", time.time())
         self.notifier.add(
             Series("aduan_notifications_pending", "gauge", {}, lambda t: 0.0),
@@ -60,7 +54,6 @@ class Prometheus:
         )
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": ["recording.yml", "alerts.yml"],
             "scrape_configs": [
                 {
                     "job_name": "aduan-worker",
@@ -77,31 +70,8 @@ class Prometheus:
                 },
             ],
         }
-        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-        self.log = (workdir / "prometheus.log").open("wb")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={workdir / 'prometheus.yml'}",
-                f"--storage.tsdb.path={workdir / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--log.level=warn",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=workdir,
-        )
-        wait_for(self.ready, 30, "Prometheus to be ready", interval=0.2)
-
-    def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
-                return bool(r.status == 200)
-        except OSError:
-            if self.process.poll() is not None:
-                raise AssertionError((self.workdir / "prometheus.log").read_text()) from None
-            return False
+        rules = {name: production_rules(name) for name in ("recording.yml", "alerts.yml")}
+        super().__init__(workdir, free_port(), config, rules)
 
     def set_workers(self, workers: list[Worker]) -> None:
         body = [{"targets": [f"127.0.0.1:{w.port}" for w in workers], "labels": {}}]
@@ -109,37 +79,8 @@ class Prometheus:
         staging.write_text(json.dumps(body))
         staging.replace(self.targets)
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        """Instant query; AssertionError (with Prometheus' message) if it does not parse."""
-        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-        try:
-            with urllib.request.urlopen(url, timeout=10) as r:
-                answer = json.load(r)
-        except urllib.error.HTTPError as exc:
-            raise AssertionError(f"{expr!r}: {exc.read().decode()}") from None
-        assert answer["status"] == "success", answer
-        result: list[dict[str, Any]] = answer["data"]["result"]
-        return result
-
-    def wait(self, expr: str, what: str, timeout: float = 30) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = wait_for(lambda: self.query(expr), timeout, what, 0.25)
-        return found
-
-    def firing(
-        self, alert: str, what: str, timeout: float = 30, **labels: str
-    ) -> list[dict[str, Any]]:
-        matchers = "".join(f',{k}="{v}"' for k, v in labels.items())
-        expr = f'ALERTS{{alertname="{alert}",alertstate="firing"{matchers}}}'
-        return self.wait(expr, what, timeout)
-
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.log.close()
+        super().stop()
         self.notifier.close()
 
 
@@ -194,7 +135,7 @@ def open_cases_on_state_topic(states: EventLog) -> Counter[tuple[str, str]]:
     return counts
 
 
-def open_cases_in_prometheus(prom: Prometheus, worker: Worker) -> Counter[tuple[str, str]]:
+def open_cases_in_prometheus(prom: EngineScrape, worker: Worker) -> Counter[tuple[str, str]]:
     instance = f"127.0.0.1:{worker.port}"
     found = prom.query(f'sum by (state, agency) (aduan_cases_open{{instance="{instance}"}}) > 0')
     return Counter(
@@ -203,10 +144,10 @@ def open_cases_in_prometheus(prom: Prometheus, worker: Worker) -> Counter[tuple[
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path) -> Iterator[Prometheus]:
+def prometheus(tmp_path: Path) -> Iterator[EngineScrape]:
     workdir = tmp_path / "prometheus"
     workdir.mkdir()
-    prom = Prometheus(workdir)
+    prom = EngineScrape(workdir)
     try:
         yield prom
     finally:
@@ -214,7 +155,7 @@ def prometheus(tmp_path: Path) -> Iterator[Prometheus]:
 
 
 def test_dashboards_rules_and_alerts_against_a_real_prometheus(
-    engine: EngineHarness, prometheus: Prometheus
+    engine: EngineHarness, prometheus: EngineScrape
 ) -> None:
     started = time.monotonic()
     worker = engine.start_worker("w1")
