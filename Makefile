@@ -29,7 +29,12 @@ TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install kafka-fetch kafka-start kafka-status topics run demo stop test lint bench clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-status topics run demo stop test lint bench clean
+
+# External tools the tests need (they fail, never skip, without them): Debian packages.
+#   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool.
+TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager
+TOOL_COMMANDS := dot promtool prometheus amtool
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +44,17 @@ $(INSTALL_STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,rocksdb]'
 	@touch $@
+
+tools: ## apt-install graphviz, prometheus, prometheus-alertmanager if a tool is missing (root or sudo)
+	@missing=(); for tool in $(TOOL_COMMANDS); do command -v $$tool >/dev/null 2>&1 || missing+=($$tool); done; \
+	if [ $${#missing[@]} = 0 ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=(); \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n); \
+	else echo "aduan: missing $${missing[*]}: run as root: apt-get install -y $(TOOL_PACKAGES)" >&2; exit 1; fi; \
+	echo "aduan: installing $(TOOL_PACKAGES) (missing: $${missing[*]})"; \
+	"$${sudo[@]}" apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive "$${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+	  $(TOOL_PACKAGES) >/dev/null
 
 kafka-fetch: ## fetch the Kafka jars from Maven Central into deploy/kafka/lib/ (once)
 	@$(KAFKACTL) fetch
@@ -62,7 +78,7 @@ demo: install kafka-start ## one complaint through every stage on a simulated cl
 stop: ## stop the local broker that make run/kafka-start started
 	@$(KAFKA) stop
 
-test: install ## the whole pytest suite against a broker on the test ports (19092/19093)
+test: install tools ## the whole pytest suite against a broker on the test ports (19092/19093)
 	@mkdir -p var; rm -f var/pytest.exitcode; started=0; \
 	if $(TEST_KAFKA) status >/dev/null 2>&1; then \
 	  echo "aduan: reusing the test broker already running on $(TEST_BOOTSTRAP)"; \

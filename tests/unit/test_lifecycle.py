@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from states.lifecycle import (
     lifecycle,
 )
 from states.structure import dead_ends, initial_states, leaving_final, problems, unreachable
+from tests.tools import require_tool
 from workflow.commands import COMMAND_TYPES
 from workflow.guards import GUARD_FUNCTIONS
 
@@ -136,10 +135,7 @@ def test_mermaid_and_dot_show_every_state() -> None:
 
 
 def test_graphviz_renders_svg(tmp_path: Path) -> None:
-    if shutil.which("dot") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Graphviz dot not found: .ci/run installs Debian's graphviz")
-        pytest.skip("Graphviz dot not installed")
+    require_tool("dot")  # fails (never skips) without it: `make tools` installs graphviz
     written = diagram.write(tmp_path)
     assert [p.name for p in written] == ["lifecycle.mmd", "lifecycle.svg"]
     assert b"<svg" in (tmp_path / "lifecycle.svg").read_bytes()

@@ -1,32 +1,33 @@
 """promtool over deploy/prometheus: the config, the rule files and their unit tests.
 
-promtool comes with Debian's ``prometheus`` package (.ci/run installs it). Without it these tests
-are skipped on a developer machine and fail under CI (``CI=true``), where it must be present.
+promtool comes with Debian's ``prometheus`` package (``make tools`` installs it; ``make test`` runs
+that first). Without it these tests fail with that one command: they are never skipped.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
+import re
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
-PROMETHEUS = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
+from tests.tools import require_tool
+
+REPO = Path(__file__).resolve().parents[2]
+PROMETHEUS = REPO / "deploy" / "prometheus"
 RULE_FILES = sorted((PROMETHEUS / "rules").glob("*.yml"))
 TEST_FILES = sorted((PROMETHEUS / "tests").glob("*.test.yml"))
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    tool = shutil.which("promtool")
-    if tool is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool not found: .ci/run installs Debian's prometheus package")
-        pytest.skip("promtool not installed (apt-get install prometheus)")
     return subprocess.run(
-        [tool, *args], capture_output=True, text=True, check=False, timeout=120, cwd=PROMETHEUS
+        [require_tool("promtool"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=PROMETHEUS,
     )
 
 
@@ -85,3 +86,17 @@ def test_every_alert_routes_by_severity_and_agency_alerts_by_agency() -> None:
         expr = str(rule["expr"])
         if "agency" in expr:
             assert "by (agency)" in expr, f"{rule['alert']} must keep the agency label"
+
+
+def test_every_documented_prometheus_command_keeps_31_days() -> None:
+    """The 30-day compliance rule needs 30 days of samples; Prometheus keeps 15 by default."""
+    commands = []
+    for path in (REPO / "README.md", PROMETHEUS / "prometheus.yml"):
+        text = re.sub(r"\\\n#?", " ", path.read_text())  # join continued lines
+        lines = text.splitlines()
+        commands += [(path.name, line) for line in lines if "prometheus --config" in line]
+    assert commands, "no prometheus command found in README.md or prometheus.yml"
+    for where, command in commands:
+        found = re.search(r"--storage\.tsdb\.retention\.time=(\d+)d", command)
+        assert found, f"{where}: {command.strip()!r} keeps the default 15 days"
+        assert int(found[1]) >= 31, f"{where}: {command.strip()!r}"
