@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from consumers.cli import CliError, parse_duration
+from consumers.cli.common import CliError
+from consumers.cli.engine import parse_duration
 from consumers.engine.clock import SimulatedClock
 from consumers.engine.records import frame, unframe
 from consumers.settings import EngineSettings

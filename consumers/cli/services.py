@@ -1,0 +1,133 @@
+"""Long-running services: the gateway, the notifier, the SMTP sink, ``aduan run`` and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from consumers.cli.common import CliError, load_settings, one_line
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(gateway)
+    app.command()(notifier)
+    app.command("smtp-sink")(smtp_sink)
+    app.command("run")(run_all)
+    app.command()(demo)
+
+
+def gateway(
+    host: Annotated[str | None, typer.Option(help="Bind address (ADUAN_GATEWAY_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (ADUAN_GATEWAY_PORT).")] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option(help="Also listen for SMTP here (ADUAN_GATEWAY_SMTP_PORT).")
+    ] = None,
+) -> None:
+    """Run the HTTP intake gateway (channels, case lookup, Open311) until Ctrl-C."""
+    import uvicorn
+
+    from consumers.gateway.app import create_app
+    from consumers.gateway.security import SecurityFileError
+    from consumers.gateway.settings import GatewaySettings
+
+    overrides: dict[str, Any] = {
+        "gateway_host": host,
+        "gateway_port": port,
+        "gateway_smtp_port": smtp_port,
+    }
+    try:
+        settings = GatewaySettings(**{k: v for k, v in overrides.items() if v is not None})
+        application = create_app(settings)
+    except ValidationError as exc:
+        raise CliError(f"setting {one_line(exc)}") from None
+    except SecurityFileError as exc:
+        raise CliError(str(exc)) from None
+    typer.echo(
+        f"aduan gateway: http://{settings.gateway_host}:{settings.gateway_port}/docs on "
+        f"{','.join(settings.kafka_bootstrap)} (prefix {settings.topic_prefix or '-'})"
+    )
+    uvicorn.run(
+        application, host=settings.gateway_host, port=settings.gateway_port, log_level="info"
+    )
+
+
+def notifier(
+    directory: Annotated[
+        Path | None, typer.Option(help="Officer directory YAML (ADUAN_NOTIFIER_DIRECTORY).")
+    ] = None,
+    check: Annotated[bool, typer.Option(help="Only check the directory, then exit.")] = False,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            envvar="ADUAN_NOTIFIER_METRICS_PORT", help="Serve /metrics on 127.0.0.1 here (0 = off)."
+        ),
+    ] = 6068,
+) -> None:
+    """Run the notifier (SLA warnings, escalations, reminders to officers) until Ctrl-C."""
+    from consumers.notifier.runner import NotifierStartError, serve
+
+    try:
+        serve(directory, check, metrics_port, typer.echo)
+    except NotifierStartError as exc:
+        raise CliError(str(exc)) from None
+
+
+def smtp_sink(
+    port: Annotated[int, typer.Option(help="SMTP port on 127.0.0.1.")] = 2525,
+    maildir: Annotated[Path, typer.Option(help="Where copies are kept.")] = Path("var/smtp-sink"),
+) -> None:
+    """A local SMTP sink that prints and keeps every message (for make run's notifier)."""
+    from consumers.notifier.sink import main as sink_main
+
+    raise typer.Exit(sink_main(["--port", str(port), "--maildir", str(maildir)]))
+
+
+def run_all(
+    gateway_port: Annotated[int, typer.Option(help="Gateway HTTP port.")] = 8080,
+) -> None:
+    """The main job: engine worker, HTTP gateway, notifier and a local SMTP sink, until Ctrl-C."""
+    from consumers.supervisor import Service, cli, run
+
+    s = load_settings()
+    services = [
+        Service(
+            "worker",
+            cli("worker"),
+            f"engine on {','.join(s.kafka_bootstrap)}, http://{s.web_host}:{s.web_port}/stats/",
+        ),
+        Service(
+            "gateway",
+            cli("gateway", "--port", str(gateway_port)),
+            f"http://127.0.0.1:{gateway_port}/docs (channels, case lookup, Open311)",
+        ),
+        Service(
+            "smtp-sink",
+            cli("smtp-sink", "--port", "2525", "--maildir", "var/smtp-sink"),
+            "SMTP sink on 127.0.0.1:2525 (local stand-in for a mail server; copies in "
+            "var/smtp-sink/)",
+        ),
+        Service(
+            "notifier",
+            cli("notifier"),
+            "escalation alerts from cases.events -> officers (deploy/notifier/officers.yaml)",
+        ),
+    ]
+    raise typer.Exit(run(services))
+
+
+def demo(
+    prefix: Annotated[str, typer.Option(help="Topic prefix of the demo deployment.")] = "demo",
+    web_port: Annotated[int, typer.Option(help="HTTP port of the demo worker.")] = 6076,
+) -> None:
+    """One complaint through every stage on a simulated clock (starts its own worker)."""
+    from consumers.demo import run_with_own_worker
+
+    try:
+        run_with_own_worker(
+            load_settings(topic_prefix=prefix, web_port=web_port, clock="simulated")
+        )
+    except (RuntimeError, TimeoutError) as exc:
+        raise CliError(str(exc)) from None
