@@ -30,6 +30,11 @@ class GatewaySettings(SharedSettings):
         "secrets (see consumers.gateway.security). None = the well-known development "
         "credentials, for `make run` only.",
     )
+    gateway_public_listing: bool = Field(
+        default=True,
+        description="Publish the Open311 listing of verified, non-confidential cases (text "
+        "redacted of personal data); false = only lookups by tracking number.",
+    )
     gateway_store_dir: Path = Field(
         default=Path("var/attachments"),
         description="Folder where uploaded attachments are kept (never sent to Kafka).",

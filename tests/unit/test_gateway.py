@@ -478,10 +478,18 @@ def test_open311_round_trip(client: TestClient, env: Env) -> None:
     assert request["service_code"] == "penundaan_berlarut"
     assert request["agency_responsible"]
     assert request["expected_datetime"]
-    assert request["lat"] == -3.2989
+    assert request["lat"] is None  # not verified yet: no exact location (issue 13)
     assert "pemohon" not in json.dumps(request)
+    assert client.get("/open311/v2/requests.json", params={"status": "open"}).json() == []
+    for type_, payload in (
+        ("CompleteFormalVerification", {}),
+        ("CompleteMaterialVerification", {"agency": "DPMPTSP"}),
+    ):
+        assert command(client, tracking, OperatorRole.VERIFIER, type_, **payload).status_code == 202
+    env.engine()
     listed = client.get("/open311/v2/requests.json", params={"status": "open"}).json()
     assert [r["service_request_id"] for r in listed] == [tracking]
+    assert listed[0]["lat"] == -3.2989
     assert client.get("/open311/v2/requests.json", params={"status": "closed"}).json() == []
     missing = client.get("/open311/v2/requests/ADU-AAAA-BBBB-CCCC.json")
     assert missing.status_code == 404
