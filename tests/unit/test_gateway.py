@@ -56,7 +56,9 @@ class Env:
                 )
             }
         )
-        self.settings = GatewaySettings(gateway_store_dir=tmp_path / "store", **settings)
+        self.settings = GatewaySettings(
+            gateway_store_dir=tmp_path / "store", gateway_dev_mode=True, **settings
+        )
         self.app = create_app(
             self.settings,
             security=security,
@@ -515,7 +517,7 @@ def test_committed_openapi_is_current() -> None:
 
 def test_empty_security_rejects_everything(tmp_path: Path) -> None:
     app = create_app(
-        GatewaySettings(gateway_store_dir=tmp_path),
+        GatewaySettings(gateway_store_dir=tmp_path, gateway_dev_mode=True),
         security=SecurityConfig(),
         publisher=MemoryPublisher(),
         read_model=ReadModel(),

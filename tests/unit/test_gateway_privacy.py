@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_gateway import Env, bearer, command, submit
+from test_gateway import KEY, Env, bearer, command, submit, web_form
 
 from consumers.gateway.security import OperatorRole
+from workflow.codec import parse_intake
+from workflow.intake import case_id_for
 
 PUNGLI = {
     "confidentiality": "confidential",
@@ -171,3 +173,25 @@ def test_listing_can_be_turned_off_and_lookups_stay(tmp_path: Path) -> None:
         assert listed_ids(client, service_request_id=tracking) == [tracking]
         assert client.get(f"/open311/v2/requests/{tracking}.json").status_code == 200
         assert client.get(f"/v1/cases/{tracking}").status_code == 200
+
+
+# -- finding 5: tracking numbers nobody can compute ------------------------------------------
+
+
+def test_tracking_numbers_are_keyed_by_the_deployment_secret(tmp_path: Path) -> None:
+    secret = "a-long-random-deployment-secret"
+    numbers = []
+    for run, key in enumerate((secret, secret, "another-deployments-secret")):
+        env = Env(tmp_path / str(run), gateway_tracking_secret=key)
+        with TestClient(env.app) as client:
+            answer = client.post("/v1/intake/web", json=web_form(), headers=KEY)
+            assert answer.status_code == 202, answer.text
+            numbers.append(answer.json()["tracking_number"])
+            [(_, published_key, value)] = env.publisher.sent
+            assert published_key == numbers[-1].encode()
+            assert parse_intake(value).case_id == numbers[-1]
+    # what anyone can compute from the channel and the form's id is not the number
+    assert case_id_for("web", "dev:form-123") not in numbers
+    assert numbers[0] == case_id_for("web", "dev:form-123", secret.encode())
+    # deterministic under one secret (a resubmitted form finds its case), different under another
+    assert numbers[0] == numbers[1] != numbers[2]
