@@ -29,6 +29,7 @@ Security file (YAML)::
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -238,3 +239,21 @@ def check_whatsapp_signature(app_secret: str, body: bytes, header: str | None) -
     if not header:
         return False
     return hmac.compare_digest(whatsapp_signature(app_secret, body), header.strip())
+
+
+def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
+    """The ``X-Twilio-Signature`` Twilio sends: base64 HMAC-SHA1, under the auth token, of the
+    full URL it called followed by every POST parameter's name and value, sorted by name."""
+    signed = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def check_twilio_signature(
+    auth_token: str, url: str, params: Iterable[tuple[str, str]], header: str | None
+) -> bool:
+    """True when ``header`` is the signature of this URL and form (constant-time compare)."""
+    if not header:
+        return False
+    expected = twilio_signature(auth_token, url, params)
+    return hmac.compare_digest(expected.encode(), header.strip().encode())

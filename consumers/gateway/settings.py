@@ -36,6 +36,18 @@ class GatewaySettings(SharedSettings):
         "keep it secret and never change it (the same message must find its case again). "
         "Required unless gateway_dev_mode (then a development value is used).",
     )
+    gateway_twilio_auth_token: SecretStr | None = Field(
+        default=None,
+        description="Auth token of the Twilio(-compatible) SMS account: Twilio-style form posts "
+        "to /v1/intake/sms must carry a valid X-Twilio-Signature; None = form posts refused "
+        "(403), JSON posts only.",
+    )
+    gateway_public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#]+$",
+        description="The gateway's external base URL (e.g. https://aduan.example.go.id) when it "
+        "runs behind a proxy: the URL Twilio signed is rebuilt from it. None = the request's URL.",
+    )
     gateway_dev_mode: bool = Field(
         default=False,
         description="Development mode (`aduan run` / `make run`): without a security file use "
