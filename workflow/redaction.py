@@ -1,8 +1,8 @@
 """Personal data out of free text: phone numbers, e-mail addresses, NIK, account numbers and a
 given person's name, replaced by bracketed labels (``[telepon]``, ``[email]``, ...).
 
-Used twice: at intake the core removes a non-public reporter's own identity from the text it
-stores (`redact_identity`), and the public views publish text only through `redact`.
+Used twice: at intake the core removes a non-public reporter's identity and contact data from
+the text it stores (`redact_identity`), and the public views publish text only through `redact`.
 """
 
 from __future__ import annotations
@@ -51,11 +51,13 @@ def _long_number_label(match: re.Match[str]) -> str:
     return "[telepon]" if mobile or match.group(0).startswith("+") else "[nomor]"
 
 
-def redact(text: str, names: Iterable[str] = ()) -> str:
-    """``text`` without e-mail addresses, NIK, phone and account numbers and the given names."""
+def redact(text: str, names: Iterable[str] = (), *, numbers: bool = True) -> str:
+    """``text`` without e-mail addresses, NIK, phone numbers, the given names and (unless
+    ``numbers`` is False) other long numbers such as bank accounts."""
     text = _EMAIL.sub("[email]", text)
     text = _NIK.sub("[NIK]", text)
-    text = _LONG_NUMBER.sub(_long_number_label, text)
+    if numbers:
+        text = _LONG_NUMBER.sub(_long_number_label, text)
     text = _PHONE.sub("[telepon]", text)
     pattern = _name_pattern(names)
     return pattern.sub("[nama]", text) if pattern is not None else text
@@ -69,16 +71,13 @@ def _phone_pattern(e164: str) -> re.Pattern[str]:
 
 
 def redact_identity(text: str, reporter: Reporter) -> str:
-    """For anonymous and confidential reporters, ``text`` without their own name, phone number
-    and e-mail address (a signature in a complaint mail must not reach the audit trail); other
-    numbers stay, they may be the complaint's evidence. Public reporters' text is unchanged."""
+    """For anonymous and confidential reporters, ``text`` without their name, their phone number
+    in any notation, and every e-mail address, phone number and NIK (a signature in a complaint
+    mail names a reporter the adapter could not know); account numbers stay, they are often
+    the evidence of a pungli report. The original text stays on the intake topic only. Public
+    reporters' text is unchanged."""
     if reporter.confidentiality is Confidentiality.PUBLIC:
         return text
-    if reporter.email:
-        text = re.sub(re.escape(reporter.email), "[email]", text, flags=re.IGNORECASE)
-        local = reporter.email.split("@", 1)[0]
-        text = re.sub(rf"{re.escape(local)}@[\w.-]+", "[email]", text, flags=re.IGNORECASE)
     if reporter.phone:
         text = _phone_pattern(reporter.phone).sub("[telepon]", text)
-    pattern = _name_pattern([reporter.name] if reporter.name else [])
-    return pattern.sub("[nama]", text) if pattern is not None else text
+    return redact(text, [reporter.name] if reporter.name else [], numbers=False)

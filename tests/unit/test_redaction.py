@@ -30,6 +30,9 @@ def test_redact_removes_contacts_numbers_and_names() -> None:
 
 def test_redact_identity_only_for_non_public_reporters() -> None:
     text = "Tolong. Salam, Ani Lestari (0812-3456-7890, Ani@Example.id). Petugas: 0813-1111-2222"
+    rekening = "Transfer ke rekening 1234567890123."
+    anonymous_only = Reporter(confidentiality=Confidentiality.ANONYMOUS)
+    assert redact_identity(rekening, anonymous_only) == rekening  # evidence stays
     anonymous = Reporter(
         name="Ani Lestari",
         phone="081234567890",
@@ -37,7 +40,7 @@ def test_redact_identity_only_for_non_public_reporters() -> None:
         confidentiality=Confidentiality.ANONYMOUS,
     )
     assert redact_identity(text, anonymous) == (
-        "Tolong. Salam, [nama] ([telepon], [email]). Petugas: 0813-1111-2222"
+        "Tolong. Salam, [nama] ([telepon], [email]). Petugas: [telepon]"
     )
     public = anonymous.model_copy(update={"confidentiality": Confidentiality.PUBLIC})
     assert redact_identity(text, public) == text
