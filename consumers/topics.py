@@ -6,7 +6,8 @@ printed), never altered or silently accepted. Re-running changes nothing.
 
 Settings (flags or environment): ADUAN_KAFKA_BOOTSTRAP (127.0.0.1:9092), ADUAN_TOPIC_PREFIX
 (none; ``staging`` gives ``staging.complaints.intake``), ADUAN_TOPIC_PARTITIONS (6),
-ADUAN_TOPIC_RETENTION_MS (7 days; not applied to the compacted ``cases.state``).
+ADUAN_TOPIC_RETENTION_MS (7 days; not applied to the compacted ``cases.state``; at most 7 days
+for the two topics that hold reporters' identities, ``complaints.intake`` and ``deadletter``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ DEADLETTER = "deadletter"
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_PARTITIONS = 6
 DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
+IDENTITY_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
+"""Longest retention of the topics that hold reporters' identities (intake, deadletter),
+whatever ADUAN_TOPIC_RETENTION_MS says: the engine reads intake within seconds, and a dead
+letter is looked at (or replayed) within days, never kept as an archive."""
 TOPIC_ALREADY_EXISTS = 36
 
 
@@ -40,16 +45,26 @@ class TopicDecl:
     name: str
     compacted: bool = False
     doc: str = ""
+    holds_identities: bool = False
+    """Clear reporter identities: retention at most `IDENTITY_RETENTION_MS`."""
 
 
 #: The declarative topic list (contract: names and the compaction of cases.state).
 TOPICS: tuple[TopicDecl, ...] = (
-    TopicDecl(INTAKE, doc="ComplaintSubmitted events from every channel, keyed by case id"),
+    TopicDecl(
+        INTAKE,
+        doc="ComplaintSubmitted events from every channel, keyed by case id",
+        holds_identities=True,
+    ),
     TopicDecl(COMMANDS, doc="actor commands: verifier, agency, reporter, officer"),
     TopicDecl(EVENTS, doc="domain events: the audit trail"),
     TopicDecl(STATE, compacted=True, doc="latest case snapshot per case id"),
     TopicDecl(RECEIPTS, doc="delivery receipts of escalation notifications"),
-    TopicDecl(DEADLETTER, doc="rejected input with a reason and the original bytes"),
+    TopicDecl(
+        DEADLETTER,
+        doc="rejected input with a reason and the original bytes",
+        holds_identities=True,
+    ),
 )
 
 
@@ -100,8 +115,11 @@ def topic_specs(
     specs = []
     for decl in topics:
         configs = {"cleanup.policy": "compact" if decl.compacted else "delete"}
-        if retention_ms is not None and not decl.compacted:
-            configs["retention.ms"] = str(retention_ms)
+        retention = retention_ms
+        if decl.holds_identities:
+            retention = min(retention or IDENTITY_RETENTION_MS, IDENTITY_RETENTION_MS)
+        if retention is not None and not decl.compacted:
+            configs["retention.ms"] = str(retention)
         specs.append(
             TopicSpec(topic_name(decl.name, prefix), partitions, replication_factor, configs)
         )

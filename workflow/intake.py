@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -25,9 +27,11 @@ from workflow.values import (
 
 __all__ = [
     "INTAKE_TYPES",
+    "TRACKING_NUMBER",
     "ComplaintPayload",
     "ComplaintSubmitted",
     "case_id_for",
+    "with_tracking_number",
 ]
 
 
@@ -54,20 +58,18 @@ class ComplaintPayload(FrozenModel):
 class ComplaintSubmitted(Envelope):
     """Intake: a complaint arrived on a channel (topic ``complaints.intake``).
 
-    ``case_id`` may be omitted; when given it must equal `case_id_for` (channel, message id).
+    ``case_id``: the tracking number the gateway derived with the deployment's secret
+    (`with_tracking_number`); the core cannot recompute a keyed number, so it checks the form
+    only. When omitted, the unkeyed `case_id_for` is used (trusted producers and old messages).
     """
 
     type: Literal["ComplaintSubmitted"] = "ComplaintSubmitted"
     payload: ComplaintPayload
 
     @model_validator(mode="after")
-    def _case_id_matches(self) -> ComplaintSubmitted:
-        expected = case_id_for(self.payload.channel, self.payload.channel_message_id)
-        if self.case_id is not None and self.case_id != expected:
-            raise ValueError(
-                f"case_id must be the tracking number derived from channel and "
-                f"channel_message_id ({expected})"
-            )
+    def _case_id_is_a_tracking_number(self) -> ComplaintSubmitted:
+        if self.case_id is not None and not TRACKING_NUMBER.fullmatch(self.case_id):
+            raise ValueError("case_id must be a tracking number (ADU-XXXX-XXXX-XXXX, base32)")
         return self
 
     @property
@@ -76,15 +78,36 @@ class ComplaintSubmitted(Envelope):
         return self.case_id or case_id_for(self.payload.channel, self.payload.channel_message_id)
 
 
-def case_id_for(channel: str, channel_message_id: str) -> str:
+TRACKING_NUMBER = re.compile(r"ADU-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}")
+"""The form of a tracking number (= case id)."""
+
+
+def case_id_for(channel: str, channel_message_id: str, secret: bytes | None = None) -> str:
     """The deterministic tracking number of a complaint, e.g. ``ADU-7K3F-9QX2-M4TA``.
 
     Derived from channel and channel message id, so a redelivered or re-sent intake message maps
-    to the same case (60 bits of SHA-256, base32).
+    to the same case (60 bits, base32). With the deployment's ``secret`` it is an HMAC-SHA256:
+    nobody without the secret can compute a reporter's number from guessable channel ids
+    (LAPOR!'s sequential numbers, SMS gateway ids). Without one, a plain SHA-256 (numbers of
+    cases opened before the secret existed, and of trusted producers that leave it out).
     """
-    digest = hashlib.sha256(f"{channel}\x1f{channel_message_id}".encode()).digest()
+    basis = f"{channel}\x1f{channel_message_id}".encode()
+    if secret is None:
+        digest = hashlib.sha256(basis).digest()
+    else:
+        digest = hmac.new(secret, basis, hashlib.sha256).digest()
     code = base64.b32encode(digest[:10]).decode()[:12]
     return f"ADU-{code[0:4]}-{code[4:8]}-{code[8:12]}"
+
+
+def with_tracking_number(complaint: ComplaintSubmitted, secret: bytes) -> ComplaintSubmitted:
+    """``complaint`` with its keyed tracking number as case id (and the intake ids that name
+    it): deterministic, so a redelivered message still finds its case."""
+    case_id = case_id_for(complaint.payload.channel, complaint.payload.channel_message_id, secret)
+    intake_id = f"intake:{case_id}"
+    return complaint.model_copy(
+        update={"case_id": case_id, "event_id": intake_id, "correlation_id": intake_id}
+    )
 
 
 INTAKE_TYPES: dict[str, type[Envelope]] = {"ComplaintSubmitted": ComplaintSubmitted}

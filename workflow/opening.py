@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import cast
 
 from workflow.deployment import Deployment
+from workflow.enums import Confidentiality, ReportType
 from workflow.events import CaseOpened, CaseOpenedPayload
 from workflow.fastpaths import case_id_fast, new_event, new_model, reporter_view_fast
 from workflow.intake import ComplaintSubmitted
+from workflow.redaction import redact_identity
+from workflow.reporter import Reporter
 from workflow.sla import Stage
 
 __all__ = ["open_case"]
@@ -21,6 +24,8 @@ _MAX_CANDIDATES = 4
 def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> CaseOpened:
     """The ``CaseOpened`` event of an intake message."""
     p = message.payload
+    reporter = _with_forced_confidentiality(p.reporter, p.report_type)
+    subject, text = redact_identity(p.subject, reporter), redact_identity(p.text, reporter)
     region = p.location.region_code if p.location is not None else None
     category = p.category.value if p.category is not None else None
     ranked = dep.router.rank(
@@ -28,7 +33,7 @@ def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> Ca
         service=p.service,
         category=category,
         region_code=region,
-        text=f"{p.subject}\n{p.text}",
+        text=f"{subject}\n{text}",
         limit=1 + _MAX_CANDIDATES,
     )
     decision = ranked[0]
@@ -39,9 +44,9 @@ def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> Ca
         channel=p.channel,
         channel_message_id=p.channel_message_id,
         received_at=p.received_at,
-        reporter=reporter_view_fast(p.reporter, dep.reporter_key),
-        subject=p.subject,
-        text=p.text,
+        reporter=reporter_view_fast(reporter, dep.reporter_key),
+        subject=subject,
+        text=text,
         report_type=p.report_type,
         category=p.category,
         service=p.service,
@@ -61,3 +66,13 @@ def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> Ca
     return cast(
         CaseOpened, new_event(CaseOpened, case_id, message, 0, now, message.event_id, payload)
     )
+
+
+def _with_forced_confidentiality(reporter: Reporter, report_type: ReportType) -> Reporter:
+    """A whistle-blower is always confidential, whatever the channel said (UU 37/2008 Pasal
+    24(2)): the case's nature must not be public, and neither may their identity."""
+    if report_type is not ReportType.WHISTLE_BLOWING:
+        return reporter
+    if reporter.confidentiality is Confidentiality.CONFIDENTIAL:
+        return reporter
+    return reporter.model_copy(update={"confidentiality": Confidentiality.CONFIDENTIAL})

@@ -101,7 +101,10 @@ def run_all(
         Service(
             "gateway",
             cli("gateway", "--port", str(gateway_port)),
-            f"http://127.0.0.1:{gateway_port}/docs (channels, case lookup, Open311)",
+            f"http://127.0.0.1:{gateway_port}/docs (channels, case lookup, Open311); "
+            "DEVELOPMENT MODE: without ADUAN_GATEWAY_SECURITY_FILE it accepts the publicly "
+            "known dev credentials (never expose it)",
+            env={"ADUAN_GATEWAY_DEV_MODE": "true"},
         ),
         Service(
             "smtp-sink",

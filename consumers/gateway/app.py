@@ -31,7 +31,13 @@ from consumers.gateway.routes.cases import cases
 from consumers.gateway.routes.health import health
 from consumers.gateway.routes.intake import UPLOAD_PATHS, intake
 from consumers.gateway.routes.open311 import open311
-from consumers.gateway.security import SecurityConfig, dev_security, load_security
+from consumers.gateway.security import (
+    DEV_TRACKING_SECRET,
+    SecurityConfig,
+    SecurityFileError,
+    dev_security,
+    load_security,
+)
 from consumers.gateway.settings import GatewaySettings
 from consumers.gateway.smtp import start_smtp
 from consumers.gateway.store import AttachmentStore
@@ -66,6 +72,7 @@ def create_app(
         store=AttachmentStore(settings.gateway_store_dir),
         limiter=RateLimiter(settings.gateway_rate_per_minute, settings.gateway_rate_burst),
         clock=clock or (lambda: datetime.now(UTC)),
+        tracking_secret=_tracking_secret(settings),
         agency_codes=frozenset(a.code for a in policy.agencies),
     )
     if feed_read_model and read_model is None:
@@ -85,10 +92,28 @@ def create_app(
 
 
 def _security(settings: GatewaySettings) -> SecurityConfig:
-    if settings.gateway_security_file is None:
-        log.warning("no ADUAN_GATEWAY_SECURITY_FILE: using the DEVELOPMENT credentials")
-        return dev_security()
-    return load_security(settings.gateway_security_file)
+    if settings.gateway_security_file is not None:
+        return load_security(settings.gateway_security_file)
+    if not settings.gateway_dev_mode:
+        raise SecurityFileError(
+            "no ADUAN_GATEWAY_SECURITY_FILE: refusing to start on the public development "
+            "credentials (create one with `aduan keygen`, see consumers/gateway/security.py; "
+            "or set ADUAN_GATEWAY_DEV_MODE=true on a development machine)"
+        )
+    log.warning("DEVELOPMENT MODE: using the well-known development credentials")
+    return dev_security()
+
+
+def _tracking_secret(settings: GatewaySettings) -> bytes:
+    if settings.gateway_tracking_secret is not None:
+        return settings.gateway_tracking_secret.get_secret_value().encode()
+    if not settings.gateway_dev_mode:
+        raise SecurityFileError(
+            "no ADUAN_GATEWAY_TRACKING_SECRET: refusing to issue tracking numbers anyone can "
+            "compute (set a long random secret, e.g. from `aduan keygen`, and keep it; or "
+            "ADUAN_GATEWAY_DEV_MODE=true on a development machine)"
+        )
+    return DEV_TRACKING_SECRET
 
 
 def _lifespan(gw: Gateway) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
@@ -133,7 +158,7 @@ def _install_middleware(
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document as committed in docs/openapi.json (no connections are made)."""
     app = create_app(
-        GatewaySettings(),
+        GatewaySettings(gateway_dev_mode=True),
         security=SecurityConfig(),
         publisher=MemoryPublisher(),
         read_model=ReadModel(),

@@ -12,7 +12,7 @@ from fastapi import Header, Request
 
 from consumers.gateway.context import Gateway, gateway_of
 from consumers.gateway.errors import ApiError
-from consumers.gateway.security import ApiKey, GatewayChannel, Operator
+from consumers.gateway.security import ApiKey, GatewayChannel, Operator, check_twilio_signature
 
 
 def channel_key(
@@ -78,3 +78,35 @@ def operator_optional(
     authorization: Annotated[str | None, Header(max_length=1024)] = None,
 ) -> Operator | None:
     return _bearer(request, authorization) if authorization else None
+
+
+def signed_url(gw: Gateway, request: Request) -> str:
+    """The full URL the provider called (behind a proxy: rebuilt on the public base URL)."""
+    if gw.settings.gateway_public_url is None:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{gw.settings.gateway_public_url}{request.url.path}{query}"
+
+
+def require_twilio_signature(gw: Gateway, request: Request, params: list[tuple[str, str]]) -> None:
+    """403 unless a Twilio auth token is configured and ``X-Twilio-Signature`` signs this
+    URL and form: without it anyone knowing the URL could file complaints as any number."""
+    token = gw.settings.gateway_twilio_auth_token
+    if token is None:
+        raise ApiError(
+            403,
+            "twilio_not_configured",
+            "Twilio-style form posts need ADUAN_GATEWAY_TWILIO_AUTH_TOKEN on the gateway (to "
+            "check X-Twilio-Signature); send the JSON shape otherwise",
+        )
+    header = request.headers.get("x-twilio-signature")
+    if not header:
+        raise ApiError(403, "missing_signature", "X-Twilio-Signature header is required")
+    url = signed_url(gw, request)
+    if not check_twilio_signature(token.get_secret_value(), url, params, header):
+        raise ApiError(
+            403,
+            "invalid_signature",
+            "X-Twilio-Signature does not match this URL and form (check the auth token and "
+            "ADUAN_GATEWAY_PUBLIC_URL)",
+        )

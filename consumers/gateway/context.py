@@ -21,7 +21,7 @@ from consumers.gateway.security import SecurityConfig
 from consumers.gateway.settings import GatewaySettings
 from consumers.gateway.store import AttachmentStore
 from workflow.codec import encode
-from workflow.intake import ComplaintSubmitted
+from workflow.intake import ComplaintSubmitted, with_tracking_number
 from workflow.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ class Gateway:
     store: AttachmentStore
     limiter: RateLimiter
     clock: Callable[[], datetime]
+    tracking_secret: bytes
+    """The deployment's key for tracking numbers (`workflow.intake.case_id_for`)."""
     feeder: KafkaReadModelFeeder | None = None
     smtp_server: asyncio.Server | None = None
     agency_codes: frozenset[str] = field(default_factory=frozenset)
@@ -47,7 +49,9 @@ class Gateway:
         return self.clock()
 
     async def submit(self, complaint: ComplaintSubmitted) -> str:
-        """Publish an intake message; returns the tracking number once Kafka acknowledged."""
+        """Publish an intake message under its keyed tracking number; returns the number once
+        Kafka acknowledged."""
+        complaint = with_tracking_number(complaint, self.tracking_secret)
         tracking = complaint.derived_case_id
         await self.publisher.publish("complaints.intake", tracking.encode(), encode(complaint))
         log.info("intake %s via %s", tracking, complaint.payload.channel.value)

@@ -1,21 +1,26 @@
 """Who may call the gateway: channel API keys, operator bearer tokens, WhatsApp secrets.
 
-Secrets are stored hashed: the security file holds ``sha256:<hex>`` of each API key and operator
+Secrets are stored hashed: the security file holds the SHA-256 of each API key and operator
 token (they are long random strings, so a plain SHA-256 is enough; no password stretching is
-needed), compared with `hmac.compare_digest`. Generate a key and its hash with
-``aduan gateway new-key``.
+needed), compared with `hmac.compare_digest`. ``aduan keygen`` prints a new secret (give it to
+the client or operator) and the line ``sha256: <hex>`` to paste into its entry as it is; the
+loader takes the bare hex and the prefixed ``sha256:<hex>`` alike.
+
+Without a security file the gateway refuses to start, unless development mode is asked for
+explicitly (``ADUAN_GATEWAY_DEV_MODE=true``, which ``aduan run`` / ``make run`` set): then it
+runs on the well-known development credentials below.
 
 Security file (YAML)::
 
     api_keys:
       - id: web-portal                 # shown in logs and used as the rate-limit bucket
         channels: [web, open311]       # channels this key may submit on
-        sha256: 9f86d08...
+        sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
     operators:
       - id: op-ambon-07
         role: verifier                 # verifier | agency_officer | escalation_officer | admin
         agency: null                   # required for agency_officer
-        sha256: 60303ae...
+        sha256: 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752
     whatsapp:
       app_secret: "..."                # Meta app secret: X-Hub-Signature-256 HMAC key
       verify_token: "..."              # the GET hub.verify_token handshake
@@ -24,16 +29,24 @@ Security file (YAML)::
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from workflow.enums import ActorRole
 
@@ -68,7 +81,22 @@ class OperatorRole(StrEnum):
         }[self]
 
 
-_HASH = r"^sha256:[0-9a-f]{64}$"
+def _prefixed_hash(value: object) -> object:
+    """Bare hex (as ``aduan keygen`` prints it) or ``sha256:<hex>`` -> ``sha256:<hex>``."""
+    if not isinstance(value, str):
+        return value
+    bare = value.strip().lower().removeprefix("sha256:").strip()
+    return f"sha256:{bare}"
+
+
+SecretHash = Annotated[
+    str,
+    BeforeValidator(_prefixed_hash),
+    Field(
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="SHA-256 of the secret: 64 hex digits, optionally prefixed 'sha256:'",
+    ),
+]
 
 
 class ApiKey(BaseModel):
@@ -76,7 +104,7 @@ class ApiKey(BaseModel):
 
     id: str = Field(min_length=1, max_length=64)
     channels: tuple[GatewayChannel, ...] = Field(min_length=1)
-    sha256: str = Field(pattern=_HASH)
+    sha256: SecretHash
 
 
 class Operator(BaseModel):
@@ -85,7 +113,7 @@ class Operator(BaseModel):
     id: str = Field(min_length=1, max_length=64)
     role: OperatorRole
     agency: str | None = None
-    sha256: str = Field(pattern=_HASH)
+    sha256: SecretHash
 
     @model_validator(mode="after")
     def _agency_for_officers(self) -> Operator:
@@ -138,7 +166,8 @@ def _matching(entries: Iterable[_Entry], presented: str) -> _Entry | None:
 
 
 class SecurityFileError(ValueError):
-    """The security file is missing or invalid (message names the entry)."""
+    """The gateway's credentials (security file, tracking secret) are missing or invalid; the
+    message (one line) names the entry or the setting."""
 
 
 def hash_secret(secret: str) -> str:
@@ -168,7 +197,7 @@ def load_security(path: str | Path) -> SecurityConfig:
         raise SecurityFileError(f"{path}: {where}: {first['msg']}") from None
 
 
-#: Well-known development credentials (used only when no security file is configured).
+#: Well-known development credentials (only in development mode without a security file).
 DEV_API_KEY = "dev-channel-key"
 DEV_TOKENS: dict[OperatorRole, str] = {
     OperatorRole.VERIFIER: "dev-verifier-token",
@@ -178,6 +207,7 @@ DEV_TOKENS: dict[OperatorRole, str] = {
 }
 DEV_WHATSAPP = WhatsAppSecrets(app_secret="dev-whatsapp-secret", verify_token="dev-verify-token")
 DEV_AGENCY = "PUPR"
+DEV_TRACKING_SECRET = b"aduan-development-tracking-secret"
 
 
 def dev_security() -> SecurityConfig:
@@ -209,3 +239,21 @@ def check_whatsapp_signature(app_secret: str, body: bytes, header: str | None) -
     if not header:
         return False
     return hmac.compare_digest(whatsapp_signature(app_secret, body), header.strip())
+
+
+def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
+    """The ``X-Twilio-Signature`` Twilio sends: base64 HMAC-SHA1, under the auth token, of the
+    full URL it called followed by every POST parameter's name and value, sorted by name."""
+    signed = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def check_twilio_signature(
+    auth_token: str, url: str, params: Iterable[tuple[str, str]], header: str | None
+) -> bool:
+    """True when ``header`` is the signature of this URL and form (constant-time compare)."""
+    if not header:
+        return False
+    expected = twilio_signature(auth_token, url, params)
+    return hmac.compare_digest(expected.encode(), header.strip().encode())

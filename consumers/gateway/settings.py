@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from consumers.settings import SharedSettings
@@ -27,8 +27,37 @@ class GatewaySettings(SharedSettings):
     gateway_security_file: Path | None = Field(
         default=None,
         description="YAML with hashed channel API keys, operator tokens and the WhatsApp "
-        "secrets (see consumers.gateway.security). None = the well-known development "
-        "credentials, for `make run` only.",
+        "secrets (see consumers.gateway.security). Required unless gateway_dev_mode.",
+    )
+    gateway_tracking_secret: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Key of the tracking numbers (HMAC of channel and channel message id): "
+        "keep it secret and never change it (the same message must find its case again). "
+        "Required unless gateway_dev_mode (then a development value is used).",
+    )
+    gateway_twilio_auth_token: SecretStr | None = Field(
+        default=None,
+        description="Auth token of the Twilio(-compatible) SMS account: Twilio-style form posts "
+        "to /v1/intake/sms must carry a valid X-Twilio-Signature; None = form posts refused "
+        "(403), JSON posts only.",
+    )
+    gateway_public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#]+$",
+        description="The gateway's external base URL (e.g. https://aduan.example.go.id) when it "
+        "runs behind a proxy: the URL Twilio signed is rebuilt from it. None = the request's URL.",
+    )
+    gateway_dev_mode: bool = Field(
+        default=False,
+        description="Development mode (`aduan run` / `make run`): without a security file use "
+        "the publicly known development credentials, and a development tracking secret. "
+        "Never in production: anyone could act as an admin.",
+    )
+    gateway_public_listing: bool = Field(
+        default=True,
+        description="Publish the Open311 listing of verified, non-confidential cases (text "
+        "redacted of personal data); false = only lookups by tracking number.",
     )
     gateway_store_dir: Path = Field(
         default=Path("var/attachments"),

@@ -3,8 +3,9 @@
 Confidentiality rules (UU 37/2008 Pasal 24(2), SP4N-LAPOR! "anonim"/"rahasia"), on top of what
 the engine already removed (snapshots and events hold only a `ReporterView`):
 
-* public (no token): never any reporter data; a ``confidential`` case shows its state only (no
-  subject, text, location or history details) and is left out of Open311 listings;
+* public (no token): never any reporter data; what else is shown is decided by
+  `workflow.disclosure.public_disclosure` (a ``confidential`` case: status and dates only; text
+  and location only once verified, redacted of personal data; listings: verified and later);
 * ``agency_officer``: only cases referred to their agency; reporter identity only for
   ``public`` reporters (no pseudonym, which would let them link an anonymous reporter's cases);
 * ``verifier``, ``escalation_officer``, ``admin``: the stored `ReporterView` (identity for
@@ -20,6 +21,7 @@ from consumers.adapters.open311 import GENERAL_SERVICE, SERVICES
 from consumers.gateway.security import Operator, OperatorRole
 from states.lifecycle import CaseState
 from workflow.case import Case
+from workflow.disclosure import FULL_DISCLOSURE, Disclosure, public_disclosure, public_text
 from workflow.enums import Confidentiality
 from workflow.events import Event
 from workflow.policy import Policy
@@ -74,23 +76,29 @@ def _opened(history: list[Event]) -> Any:
 
 
 def public_view(case: Case, history: list[Event], policy: Policy) -> dict[str, Any]:
-    """What anyone holding the tracking number may see."""
+    """What anyone holding the tracking number may see (`workflow.disclosure` decides)."""
+    return _case_view(case, history, policy, public_disclosure(case))
+
+
+def _case_view(
+    case: Case, history: list[Event], policy: Policy, shown: Disclosure
+) -> dict[str, Any]:
     due = expected_at(case, policy)
     view: dict[str, Any] = {
         "tracking_number": case.case_id,
         "state": case.state.value,
         "status": "closed" if case.is_final else "open",
         "status_note": STATE_NOTES[case.state],
-        "agency": case.agency,
-        "agency_name": agency_name(policy, case.agency),
         "opened_at": case.opened_at.isoformat(),
         "updated_at": updated_at(case, history).isoformat(),
         "expected_at": due.isoformat() if due else None,
-        "escalation_level": case.escalation_level,
         "confidential": is_confidential(case),
     }
-    if not is_confidential(case):
-        view["subject"] = case.subject
+    if shown.nature:
+        view["agency"] = case.agency
+        view["agency_name"] = agency_name(policy, case.agency)
+        view["escalation_level"] = case.escalation_level
+        view["subject"] = public_text(case, case.subject, shown)
         view["channel"] = case.channel.value
         view["report_type"] = case.report_type.value
         view["category"] = case.category.value if case.category else None
@@ -125,7 +133,7 @@ def operator_view(
     operator: Operator, case: Case, history: list[Event], policy: Policy
 ) -> dict[str, Any]:
     """The full view a role may see (the caller has checked `may_see`)."""
-    view = public_view(case, history, policy)
+    view = _case_view(case, history, policy, FULL_DISCLOSURE)
     snapshot = case.model_dump(mode="json", exclude={"applied"})
     snapshot["reporter"] = reporter_for(operator, case.reporter)
     opened = _opened(history)
@@ -145,38 +153,46 @@ def operator_view(
 
 
 def open311_request(case: Case, history: list[Event], policy: Policy) -> dict[str, Any]:
-    """One service request in GeoReport v2 form."""
+    """One service request in GeoReport v2 form, as the public may see it."""
+    shown = public_disclosure(case)
     due = expected_at(case, policy)
     opened = _opened(history)
-    hidden = is_confidential(case)
-    location = opened.location if opened and not hidden else None
-    text = None
-    if not hidden:
-        text = case.subject
-        if opened is not None:
-            body = opened.text.strip()
-            text = (
-                body if body.startswith(case.subject.rstrip("…")) else f"{case.subject}\n\n{body}"
-            )
+    location = opened.location if opened and shown.location else None
+    code = (case.category.value if case.category else GENERAL_SERVICE) if shown.nature else None
     return {
         "service_request_id": case.case_id,
         "status": "closed" if case.is_final else "open",
         "status_notes": STATE_NOTES[case.state],
-        "service_name": _service_name(case.category.value if case.category else None),
-        "service_code": case.category.value if case.category else GENERAL_SERVICE,
-        "description": text,
-        "agency_responsible": agency_name(policy, responsible_agency(case)),
+        "service_name": _service_name(code) if code else None,
+        "service_code": code,
+        "description": _open311_description(case, opened, shown),
+        "agency_responsible": (
+            agency_name(policy, responsible_agency(case)) if shown.nature else None
+        ),
         "service_notice": None,
         "requested_datetime": case.opened_at.isoformat(),
         "updated_datetime": updated_at(case, history).isoformat(),
         "expected_datetime": due.isoformat() if due else None,
-        "address": location.address if location else None,
+        "address": public_text(case, location.address, shown)
+        if location and location.address
+        else None,
         "address_id": None,
         "zipcode": None,
         "lat": location.latitude if location else None,
         "long": location.longitude if location else None,
         "media_url": None,
     }
+
+
+def _open311_description(case: Case, opened: Any, shown: Disclosure) -> str | None:
+    """The subject, and the text once the case is moderated, both redacted."""
+    if not shown.nature:
+        return None
+    subject = public_text(case, case.subject, shown)
+    if not shown.text or opened is None:
+        return subject
+    body = public_text(case, opened.text.strip(), shown)
+    return body if body.startswith(subject.rstrip("…")) else f"{subject}\n\n{body}"
 
 
 def _service_name(code: str | None) -> str:

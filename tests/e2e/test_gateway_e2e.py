@@ -43,6 +43,7 @@ class Gateway:
             topic_prefix=engine.prefix,
             gateway_store_dir=store,
             gateway_rate_per_minute=0,
+            gateway_dev_mode=True,
         )
         # the gateway stamps received_at with the engine's simulated "now"
         self.app = create_app(settings, security=dev_security(), clock=lambda: engine.start)

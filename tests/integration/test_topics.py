@@ -40,7 +40,18 @@ def test_prefix_and_settings_shape_the_specs() -> None:
     assert {s.partitions for s in specs.values()} == {3}
     assert topic_name("cases.events") == "cases.events"
     assert topic_name("cases.events", "x") == "x.cases.events"
-    assert "retention.ms" not in topic_specs(retention_ms=None)[0].configs
+    unlimited = {s.name: s.configs for s in topic_specs(retention_ms=None)}
+    assert "retention.ms" not in unlimited["cases.events"]
+
+
+def test_topics_with_identities_keep_them_seven_days_at_most() -> None:
+    week = str(7 * 24 * 60 * 60 * 1000)
+    for retention in (None, 10 * 365 * 24 * 60 * 60 * 1000):
+        specs = {s.name: s.configs for s in topic_specs(retention_ms=retention)}
+        assert specs["complaints.intake"]["retention.ms"] == week
+        assert specs["deadletter"]["retention.ms"] == week
+    long = {s.name: s.configs for s in topic_specs(retention_ms=30 * 24 * 60 * 60 * 1000)}
+    assert long["cases.events"]["retention.ms"] == str(30 * 24 * 60 * 60 * 1000)
 
 
 # ---- on the broker

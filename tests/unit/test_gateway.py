@@ -56,7 +56,9 @@ class Env:
                 )
             }
         )
-        self.settings = GatewaySettings(gateway_store_dir=tmp_path / "store", **settings)
+        self.settings = GatewaySettings(
+            gateway_store_dir=tmp_path / "store", gateway_dev_mode=True, **settings
+        )
         self.app = create_app(
             self.settings,
             security=security,
@@ -213,8 +215,7 @@ def test_sms_json_form_and_wrong_type(client: TestClient, env: Env) -> None:
     first = client.post("/v1/intake/sms", json=sms, headers=KEY)
     assert first.status_code == 202
     assert parse_intake(env.publisher.sent[0][2]).payload.agency_hint == "DINKES"
-    form = {"MessageSid": "SM1", "From": "+6281234567890", "Body": "Air PDAM mati"}
-    assert client.post("/v1/intake/sms", data=form, headers=KEY).status_code == 202
+    # (Twilio-style form posts need a signature: tests/unit/test_gateway_twilio.py)
     xml = client.post(
         "/v1/intake/sms", content=b"<sms/>", headers={**KEY, "Content-Type": "text/xml"}
     )
@@ -478,10 +479,18 @@ def test_open311_round_trip(client: TestClient, env: Env) -> None:
     assert request["service_code"] == "penundaan_berlarut"
     assert request["agency_responsible"]
     assert request["expected_datetime"]
-    assert request["lat"] == -3.2989
+    assert request["lat"] is None  # not verified yet: no exact location (issue 13)
     assert "pemohon" not in json.dumps(request)
+    assert client.get("/open311/v2/requests.json", params={"status": "open"}).json() == []
+    for type_, payload in (
+        ("CompleteFormalVerification", {}),
+        ("CompleteMaterialVerification", {"agency": "DPMPTSP"}),
+    ):
+        assert command(client, tracking, OperatorRole.VERIFIER, type_, **payload).status_code == 202
+    env.engine()
     listed = client.get("/open311/v2/requests.json", params={"status": "open"}).json()
     assert [r["service_request_id"] for r in listed] == [tracking]
+    assert listed[0]["lat"] == -3.2989
     assert client.get("/open311/v2/requests.json", params={"status": "closed"}).json() == []
     missing = client.get("/open311/v2/requests/ADU-AAAA-BBBB-CCCC.json")
     assert missing.status_code == 404
@@ -507,7 +516,7 @@ def test_committed_openapi_is_current() -> None:
 
 def test_empty_security_rejects_everything(tmp_path: Path) -> None:
     app = create_app(
-        GatewaySettings(gateway_store_dir=tmp_path),
+        GatewaySettings(gateway_store_dir=tmp_path, gateway_dev_mode=True),
         security=SecurityConfig(),
         publisher=MemoryPublisher(),
         read_model=ReadModel(),

@@ -23,7 +23,7 @@ def _app() -> Any:
     model.ready = True
     store = Path(__import__("tempfile").mkdtemp(prefix="aduan-st-"))
     return create_app(
-        GatewaySettings(gateway_store_dir=store, gateway_rate_per_minute=0),
+        GatewaySettings(gateway_store_dir=store, gateway_rate_per_minute=0, gateway_dev_mode=True),
         security=dev_security(),
         publisher=MemoryPublisher(),
         read_model=model,

@@ -38,7 +38,7 @@ def send(port: int, body: str) -> tuple[int, bytes]:
 async def test_smtp_accepts_mail_and_answers_the_tracking_number(tmp_path: Path) -> None:
     publisher = MemoryPublisher()
     app = create_app(
-        GatewaySettings(gateway_store_dir=tmp_path),
+        GatewaySettings(gateway_store_dir=tmp_path, gateway_dev_mode=True),
         security=dev_security(),
         publisher=publisher,
         read_model=ReadModel(),

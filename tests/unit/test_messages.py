@@ -91,7 +91,7 @@ def test_valid_intake_round_trips_and_normalises_contacts() -> None:
         ({"payload__location": {"latitude": -3.3}}, "invalid_field", "given together"),
         ({"payload__report_type": "gossip"}, "invalid_field", "payload.report_type:"),
         ({"payload__category": "rudeness"}, "invalid_field", "payload.category:"),
-        ({"case_id": "ADU-XXXX-XXXX-XXXX"}, "invalid_field", "case_id must be the tracking"),
+        ({"case_id": "ADU-XXXX-XXXX-XXX1"}, "invalid_field", "case_id must be a tracking"),
         (
             {"payload__attachments": [{"uri": "nope", "size_bytes": 1, "content_type": "a/b"}]},
             "invalid_field",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,8 +20,7 @@ from consumers.gateway.security import Operator
 from consumers.gateway.views import may_see, operator_view, public_view
 from workflow.codec import InvalidMessage, encode, parse_command
 from workflow.commands import COMMAND_TYPES
-
-_TRACKING_NUMBER = re.compile(r"ADU-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}")
+from workflow.intake import TRACKING_NUMBER
 
 
 class CommandAccepted(BaseModel):
@@ -43,7 +41,7 @@ cases = APIRouter(prefix="/v1/cases", tags=["cases"], responses=ERRORS)
 
 def _tracking(case_id: str) -> str:
     case_id = case_id.strip().upper()
-    if not _TRACKING_NUMBER.fullmatch(case_id):
+    if not TRACKING_NUMBER.fullmatch(case_id):
         raise ApiError(404, "unknown_case", "not a tracking number (expected ADU-XXXX-XXXX-XXXX)")
     return case_id
 

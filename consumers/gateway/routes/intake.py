@@ -21,7 +21,7 @@ from consumers.adapters.web import (
     from_web,
 )
 from consumers.adapters.whatsapp import from_whatsapp
-from consumers.gateway.auth import api_key_for, operator_required
+from consumers.gateway.auth import api_key_for, operator_required, require_twilio_signature
 from consumers.gateway.bodies import JsonOnly, media_type, parse_json, require_json
 from consumers.gateway.context import Gateway, GatewayDep
 from consumers.gateway.errors import ApiError
@@ -144,7 +144,9 @@ async def intake_sms(
         sms = parse_sms(parse_json(await request.body()))
     elif media == "application/x-www-form-urlencoded":
         form = await request.form()
-        sms = sms_from_form({k: v for k, v in form.items() if isinstance(v, str)})
+        params = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        require_twilio_signature(gw, request, params)
+        sms = sms_from_form(dict(params))
     else:
         raise ApiError(
             415,

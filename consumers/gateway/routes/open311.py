@@ -1,7 +1,9 @@
 """``/open311/v2/*``: GeoReport v2 (service list, create and query service requests).
 
-Rejections answer in GeoReport's error-list form (`consumers.gateway.errors`); confidential
-cases are left out of the listings.
+Rejections answer in GeoReport's error-list form (`consumers.gateway.errors`). What a request
+shows and whether it is listed is `workflow.disclosure.public_disclosure`'s decision: listings
+hold only verified (moderated) cases that are not confidential, and a deployment can turn the
+listing off (``ADUAN_GATEWAY_PUBLIC_LISTING=false``); a lookup by tracking numbers stays.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from consumers.gateway.errors import ApiError
 from consumers.gateway.security import GatewayChannel
 from consumers.gateway.views import open311_request, open311_services
 from workflow.case import Case
-from workflow.enums import Confidentiality
+from workflow.disclosure import public_disclosure
 
 LISTING_LIMIT = 1000
 """At most this many service requests in one unfiltered-by-id listing (newest first)."""
@@ -93,22 +95,24 @@ async def list_requests(
     throttle_anonymous(request, gw)
     model = gw.read_model
     if service_request_id:
+        # A lookup by tracking numbers (the reporters' own): shown as the single request is.
         ids = [i.strip().upper() for i in service_request_id.split(",") if i.strip()]
         chosen = [c for c in (model.case(i) for i in ids) if c is not None]
     else:
+        if not gw.settings.gateway_public_listing:
+            raise ApiError(
+                403, "listing_disabled", "public listing is turned off; ask by service_request_id"
+            )
+        listed = (c for c in model.cases.values() if public_disclosure(c).listed)
         kept = _matching(
-            model.cases.values(),
+            listed,
             set(service_code.split(",")) if service_code else None,
             set(status.split(",")) if status else None,
             _aware(start_date),
             _aware(end_date),
         )
         chosen = sorted(kept, key=lambda c: c.opened_at, reverse=True)[:LISTING_LIMIT]
-    return [
-        open311_request(c, model.history(c.case_id), gw.policy)
-        for c in chosen
-        if c.reporter.confidentiality is not Confidentiality.CONFIDENTIAL
-    ]
+    return [open311_request(c, model.history(c.case_id), gw.policy) for c in chosen]
 
 
 def _matching(
