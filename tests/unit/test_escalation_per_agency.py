@@ -9,12 +9,14 @@ for PUPR's level-1 alert differs from the desk's level-1 alert.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
-from test_core_support import Driver, policy
+from test_core_support import Driver, policy, workflow
 
 from consumers.notifier.alerts import CaseInfo, plan_alert
 from workflow.case import Case
+from workflow.codec import encode, parse_event
 from workflow.escalation import LevelReached
 from workflow.escalation_state import escalation_agency, level_reached
 from workflow.sla import Stage
@@ -69,7 +71,8 @@ def test_the_notifier_keys_the_two_level_1_alerts_apart() -> None:
     after_referral = CaseInfo(agency=PUPR, triage_agency=TRIAGE)
     desk_alert = plan_alert(desk_event, before_referral, 0, policy())
     pupr_alert = plan_alert(pupr_event, after_referral, 0, policy())
-    assert desk_alert is not None and pupr_alert is not None
+    assert desk_alert is not None
+    assert pupr_alert is not None
     assert (desk_alert.agency, desk_alert.level) == (TRIAGE, 1)
     assert (pupr_alert.agency, pupr_alert.level) == (PUPR, 1)
     assert desk_alert.key != pupr_alert.key
@@ -112,3 +115,28 @@ def test_an_old_snapshot_without_the_new_fields_loads_and_its_level_is_the_owner
     assert legacy.escalation_agency is None
     assert escalation_agency(legacy) == TRIAGE
     assert level_reached(legacy, TRIAGE) == 3
+
+
+def test_old_escalation_events_without_the_agency_still_apply_and_keep_their_alert_key() -> None:
+    d = escalated_at_the_desk()
+    desk_level_1 = next(e for e in d.events if e.type == "CaseEscalated")
+    raw = json.loads(encode(desk_level_1))
+    del raw["payload"]["agency"]
+    old = parse_event(json.dumps(raw).encode())
+    assert old.payload.agency is None  # type: ignore[union-attr]
+    fresh = Driver()
+    fresh.send("CompleteFormalVerification", after=HOUR)
+    replayed = workflow().evolve(fresh.c, old)
+    assert (escalation_agency(replayed), replayed.escalation_level) == (TRIAGE, 1)
+    alert = plan_alert(old, CaseInfo(agency=None, triage_agency=TRIAGE), 0, policy())
+    assert alert is not None
+    assert alert.key == f"{d.c.case_id}|escalation|L1"  # the key its receipt was written with
+
+
+def test_a_snapshot_with_history_round_trips_and_replay_rebuilds_it() -> None:
+    d = referred_to_pupr_and_silent_for_15_working_days()
+    assert Case.model_validate_json(d.c.model_dump_json()) == d.c
+    rebuilt = None
+    for event in d.events:
+        rebuilt = workflow().evolve(rebuilt, event)
+    assert rebuilt == d.c
