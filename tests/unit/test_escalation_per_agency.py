@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from prometheus_client import CollectorRegistry
 from test_core_support import Driver, policy, workflow
 
+from consumers.metrics import EngineMetrics
 from consumers.notifier.alerts import CaseInfo, plan_alert
 from workflow.case import Case
 from workflow.codec import encode, parse_event
@@ -140,3 +142,23 @@ def test_a_snapshot_with_history_round_trips_and_replay_rebuilds_it() -> None:
     for event in d.events:
         rebuilt = workflow().evolve(rebuilt, event)
     assert rebuilt == d.c
+
+
+def test_metrics_count_each_agencys_escalation_under_its_own_level() -> None:
+    registry = CollectorRegistry()
+    metrics = EngineMetrics(
+        registry, policy(), calendar=workflow().calendar, owned_partitions=lambda: {0}
+    )
+    d = referred_to_pupr_and_silent_for_15_working_days()
+    case: Case | None = None
+    for event in d.events:
+        after = workflow().evolve(case, event)
+        metrics.published(encode(after), [encode(event)])
+        case = after
+
+    def escalations(level: int, agency: str) -> float:
+        labels = {"level": str(level), "agency": agency}
+        return registry.get_sample_value("aduan_escalations_total", labels) or 0.0
+
+    assert [escalations(n, TRIAGE) for n in (1, 2, 3)] == [1, 1, 1]
+    assert escalations(1, PUPR) == 1
