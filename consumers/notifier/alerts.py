@@ -81,8 +81,8 @@ class Alert:
     def key(self) -> str:
         """Idempotency key (case, kind, agency, level): an alert is delivered once per key and
         target. An escalation is keyed by the ladder's agency and level, so each agency's
-        level 1 alerts once (escalation events older than the agency field keep their old key
-        (case, kind, level), so a redelivered old event matches its receipt).
+        level 1 alerts once. An escalation event older than the agency field keeps its old key,
+        case|escalation|L<level>, so a redelivered old event still matches its receipt.
 
         Warnings are keyed by the event's own data only (stage, the start of its clock, the
         threshold): a redelivered warning has the same key whatever the case did since, and a
