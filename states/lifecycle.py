@@ -11,7 +11,8 @@ in every working state (verification escalates at the triage desk, referral and 
 agency), and the level never decides which commands are allowed. Nesting would multiply the
 seven non-final states by the ladder's height (which differs per agency, from configuration),
 making the table and its diagram depend on the policy. So the case carries ``escalation_level``
-(0 = not escalated) beside ``state``; the escalation triggers are SLA events, not transitions.
+(0 = not escalated) beside ``state``, counted on the ladder of the agency that is late
+(`workflow.escalation_state`); the escalation triggers are SLA events, not transitions.
 
 The table below is the single source of truth for "which command is allowed in which state":
 `lifecycle()` compiles it into one `transitions.Machine(model=None, ...)` (a transition table,

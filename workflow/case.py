@@ -24,6 +24,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from states.lifecycle import FINAL_STATES, CaseState
 from workflow.enums import Channel, MaladministrationCategory, ReportType
+from workflow.escalation import LevelReached
 from workflow.reporter import ReporterView
 from workflow.sla import ComplaintClass
 from workflow.values import Timers
@@ -42,9 +43,13 @@ def message_key(message_id: str) -> str:
 class Case(BaseModel):
     """One complaint case. JSON round-trips exactly (``model_validate_json(model_dump_json())``).
 
-    ``escalation_level`` is orthogonal to ``state`` (see `states.lifecycle`): 0 = not escalated;
-    it only rises (automatic breaches, manual escalation), so a notifier keyed on (case, level)
-    alerts each level once. ``wake_at`` is the earliest of the next SLA warning/breach, the
+    ``escalation_level`` is orthogonal to ``state`` (see `states.lifecycle`): 0 = not escalated.
+    It is the level on the ladder of ``escalation_agency``, the agency that is (or was last)
+    late; when the case passes to another agency the level is handed over to it (that agency's
+    own level, 0 if it never was late on this case) and the previous agency's level goes to
+    ``escalation_history`` (see `workflow.escalation_state`). Per agency the level only rises,
+    so a notifier keyed on (case, agency, level) alerts each level of each ladder once.
+    ``wake_at`` is the earliest of the next SLA warning/breach, the
     reporter deadline and the next escalation step: the instant the SLA timer must look at the
     case (None when nothing is pending, e.g. in final states).
     """
@@ -77,6 +82,13 @@ class Case(BaseModel):
     handler: str | None = None
     """The officer who took the case over, if any."""
     escalation_level: int = 0
+    """The level on ``escalation_agency``'s ladder (0 = that agency has not been escalated)."""
+    escalation_agency: str | None = None
+    """Whose ladder ``escalation_level`` counts on; None until the first escalation or hand-over
+    (and in snapshots older than this field: then the case's current owner)."""
+    escalation_history: tuple[LevelReached, ...] = ()
+    """The highest level reached on each earlier agency's ladder, one entry per agency, in the
+    order they were left (never the current ``escalation_agency``)."""
     reopen_until: AwareDatetime | None = None
     reopen_count: int = 0
     timers: Timers = Timers()

@@ -35,7 +35,10 @@ Semantics (DOMAIN.md; gaps filled as documented here):
   verification). Each level's deadline counts from the instant it was alerted; when it passes
   the next level is alerted; at the top an ``EscalationReminderIssued`` follows every reminder
   interval. Completing the stage (or pausing it for the reporter) stops the escalation timer; the
-  level itself never goes down. ``EscalateManually`` raises the level by one.
+  level itself never goes down on one agency's ladder. A case passed to another agency starts at
+  that agency's own level (0 if it was never late on it), the earlier level kept in the case's
+  history (`workflow.escalation_state`). ``EscalateManually`` raises the level by one on the
+  ladder of the agency running the current stage.
 * Rejections: no case -> ``CommandRejected(unknown_case)`` (not folded into any case); a role not
   allowed to send the command -> ``forbidden``; a trigger not in the table for the state ->
   ``not_allowed_in_state``; a guard failing -> ``guard_failed``. A rejection of a command for an

@@ -16,6 +16,7 @@ from states.lifecycle import GUARDS, CaseState, Transition
 from workflow.case import Case
 from workflow.commands import Command
 from workflow.deployment import Deployment
+from workflow.escalation_state import ladder_position
 from workflow.events import (
     ActorNotePayload,
     AgencyReassigned,
@@ -193,10 +194,12 @@ def _escalation_restart(
 ) -> datetime | None:
     """After a paused stage resumes: a breached, escalated case gets its current level's
     deadline again from ``now`` (no instant escalation)."""
-    if clock is None or not clock.breached or case.escalation_level == 0:
+    if clock is None or not clock.breached:
         return None
-    ladder = dep.stage_ladder(case, clock.stage)
-    after = ladder.deadline_after(case.escalation_level)
+    _, level = ladder_position(case, clock.stage)
+    if level == 0:
+        return None
+    after = dep.stage_ladder(case, clock.stage).deadline_after(level)
     return deadline_for(after, now, dep.stage_calendar(case, clock.stage))
 
 
@@ -366,8 +369,11 @@ def _reassign(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
 
 
 def _escalate_manually(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
+    """One level up the ladder of the agency running the current stage (its owner when no
+    clock runs): the same ladder a breach of that stage would climb."""
     stage = case.timers.clock.stage if case.timers.clock is not None else None
-    level = case.escalation_level + 1
+    agency, reached = ladder_position(case, stage)
+    level = reached + 1
     after = dep.stage_ladder(case, stage).deadline_after(level)
     due = deadline_for(after, now, dep.stage_calendar(case, stage))
     payload = new_model(
@@ -378,6 +384,7 @@ def _escalate_manually(dep: Deployment, case: Case, m: Any, now: datetime) -> li
         actor=m.payload.actor,
         reason=m.payload.reason,
         timers=replace_model(case.timers, {"escalation_due_at": due}),
+        agency=agency,
     )
     return _one(CaseEscalated, case, m, now, payload)
 

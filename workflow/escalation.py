@@ -4,6 +4,9 @@ Level 0 means "not escalated". A breach of the stage deadline moves a case to le
 level has its own deadline (`EscalationLevel.deadline`) after which the next level is alerted.
 Past the top level the case stays at the top and a reminder goes out every
 ``reminder_interval``.
+
+A ladder belongs to one agency: the case climbs the ladder of the agency that is late (see
+`workflow.escalation_state`); `LevelReached` records how far it climbed an agency's ladder.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflow.sla import DayType, SlaTarget
 
-__all__ = ["DEFAULT_LEVEL_DEADLINE", "EscalationLadder", "EscalationLevel"]
+__all__ = ["DEFAULT_LEVEL_DEADLINE", "EscalationLadder", "EscalationLevel", "LevelReached"]
 
 DEFAULT_LEVEL_DEADLINE = SlaTarget(amount=3, unit=DayType.WORKING)
 
@@ -28,6 +31,15 @@ class EscalationLevel(BaseModel):
     role: str = Field(min_length=1)
     """Role key the notifier resolves to officers (per agency), e.g. "head_of_agency"."""
     deadline: SlaTarget = DEFAULT_LEVEL_DEADLINE
+
+
+class LevelReached(BaseModel):
+    """The highest level a case reached on one agency's ladder (an entry of its history)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agency: str = Field(min_length=1)
+    level: int = Field(ge=1)
 
 
 _DEFAULT_LEVELS = (

@@ -263,11 +263,15 @@ class AgencyReassigned(EventBase):
 
 class CaseEscalatedPayload(FrozenModel):
     level: Annotated[int, Field(ge=1)]
+    """The level reached on ``agency``'s ladder."""
     automatic: bool
     stage: Stage | None = None
     actor: Actor | None = None
     reason: str | None = None
     timers: Timers
+    agency: str | None = None
+    """The agency whose ladder the case climbed (the one that is late); None in events written
+    before the field existed (they climbed the case's current owner's ladder)."""
 
 
 class CaseEscalated(EventBase):
@@ -280,6 +284,8 @@ class CaseEscalated(EventBase):
 class EscalationReminderPayload(FrozenModel):
     level: int
     timers: Timers
+    agency: str | None = None
+    """The agency whose ladder's top is reminded (None in events older than the field)."""
 
 
 class EscalationReminderIssued(EventBase):

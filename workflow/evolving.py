@@ -12,6 +12,7 @@ from typing import Any
 
 from states.lifecycle import CaseState
 from workflow.case import APPLIED_LIMIT, Case, message_key
+from workflow.escalation_state import escalated, handed_over
 from workflow.events import Event
 from workflow.fastpaths import memo_message_key, new_model, replace_model
 from workflow.values import NO_TIMERS, Timers
@@ -122,7 +123,9 @@ def _apply_verified(case: Case, event: Any) -> dict[str, Any]:
 
 
 def _apply_referred(case: Case, event: Any) -> dict[str, Any]:
-    return {"agency": event.payload.agency, "plan_posted": False, "timers": event.payload.timers}
+    agency = event.payload.agency
+    changes = {"agency": agency, "plan_posted": False, "timers": event.payload.timers}
+    return handed_over(case, agency) | changes
 
 
 def _apply_returned(case: Case, event: Any) -> dict[str, Any]:
@@ -151,12 +154,13 @@ def _apply_disputed(case: Case, event: Any) -> dict[str, Any]:
 
 def _apply_reassigned(case: Case, event: Any) -> dict[str, Any]:
     p = event.payload
-    return {"agency": p.agency, "plan_posted": False, "timers": p.timers}
+    changes = {"agency": p.agency, "plan_posted": False, "timers": p.timers}
+    return handed_over(case, p.agency) | changes
 
 
 def _apply_escalated(case: Case, event: Any) -> dict[str, Any]:
     p = event.payload
-    return {"escalation_level": max(case.escalation_level, p.level), "timers": p.timers}
+    return escalated(case, p.agency, p.level) | {"timers": p.timers}
 
 
 def _apply_taken_over(case: Case, event: Any) -> dict[str, Any]:

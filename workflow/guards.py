@@ -12,6 +12,7 @@ from typing import Any
 
 from workflow.case import Case
 from workflow.deployment import Deployment
+from workflow.escalation_state import ladder_position
 
 __all__ = ["GUARD_FUNCTIONS", "Guard"]
 
@@ -49,9 +50,10 @@ def _within_reopen_window(dep: Deployment, case: Case, m: Any, now: datetime) ->
 
 
 def _below_top_level(dep: Deployment, case: Case, m: Any, now: datetime) -> bool:
-    clock = case.timers.clock
-    ladder = dep.stage_ladder(case, clock.stage if clock is not None else None)
-    return case.escalation_level < ladder.top
+    # The ladder of the agency running the current stage (the one a manual escalation climbs).
+    stage = case.timers.clock.stage if case.timers.clock is not None else None
+    _, level = ladder_position(case, stage)
+    return level < dep.stage_ladder(case, stage).top
 
 
 def _not_taken_over(dep: Deployment, case: Case, m: Any, now: datetime) -> bool:

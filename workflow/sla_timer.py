@@ -4,6 +4,8 @@ In order: the reporter's deadline passing ends the case; otherwise each newly re
 threshold of the running stage clock raises a warning and reaching 100% breaches it (and alerts
 the next escalation level, or reminds the top); then every passed escalation deadline alerts
 the next level, or reminds the top level once and schedules the next reminder after ``now``.
+The ladder climbed is that of the agency running the late stage, from the level the case
+reached on it (`workflow.escalation_state`); every escalation event names that agency.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from workflow.case import Case
 from workflow.commands import TimerFired
 from workflow.deployment import Deployment
 from workflow.escalation import EscalationLadder
+from workflow.escalation_state import ladder_position
 from workflow.events import (
     CaseEscalated,
     CaseEscalatedPayload,
@@ -45,6 +48,8 @@ class _Emitter:
     def __init__(self, case: Case, message: TimerFired, now: datetime) -> None:
         self.case, self.message, self.now = case, message, now
         self.events: list[Any] = []
+        self.agency = ""
+        """The agency whose ladder this timer's escalations climb."""
 
     def __call__(self, cls: type[Any], payload: Any) -> None:
         case, index = self.case, len(self.events)
@@ -63,13 +68,19 @@ def on_timer(dep: Deployment, case: Case, m: TimerFired, now: datetime) -> list[
     if closure is not None:
         emit(*closure)
         return emit.events
-    timers, level = _stage_clock_marks(dep, case, now, emit)
+    clock = case.timers.clock
+    agency, level = ladder_position(case, clock.stage if clock is not None else None)
+    emit.agency = agency
+    timers, level = _stage_clock_marks(dep, case, level, now, emit)
     _escalation_deadlines(dep, case, timers, level, now, emit)
     return emit.events
 
 
-def automatic_escalation(level: int, stage: Stage | None, timers: Timers) -> CaseEscalatedPayload:
-    """The payload of an escalation the timer makes (no actor, no reason)."""
+def automatic_escalation(
+    level: int, stage: Stage | None, timers: Timers, agency: str
+) -> CaseEscalatedPayload:
+    """The payload of an escalation the timer makes on ``agency``'s ladder (no actor, no
+    reason)."""
     return new_model(
         CaseEscalatedPayload,
         level=level,
@@ -78,6 +89,7 @@ def automatic_escalation(level: int, stage: Stage | None, timers: Timers) -> Cas
         actor=None,
         reason=None,
         timers=timers,
+        agency=agency,
     )
 
 
@@ -99,10 +111,11 @@ def _reporter_deadline_passed(
 
 
 def _stage_clock_marks(
-    dep: Deployment, case: Case, now: datetime, emit: _Emitter
+    dep: Deployment, case: Case, level: int, now: datetime, emit: _Emitter
 ) -> tuple[Timers, int]:
-    """Warnings and the breach the running stage clock reached; the timers and level after."""
-    timers, level = case.timers, case.escalation_level
+    """Warnings and the breach the running stage clock reached; the timers and level after
+    (``level``: the one reached on the late agency's ladder)."""
+    timers = case.timers
     clock = timers.clock
     if clock is None or timers.clock_next_at is None or now < timers.clock_next_at:
         return timers, level
@@ -162,7 +175,7 @@ def _alert_level(
     """Escalate to ``level``, its deadline counted from ``since`` (the instant it is alerted)."""
     due = deadline_for(ladder.deadline_after(level), since, cal)
     timers = replace_model(timers, {"escalation_due_at": due})
-    emit(CaseEscalated, automatic_escalation(level, stage, timers))
+    emit(CaseEscalated, automatic_escalation(level, stage, timers, emit.agency))
     return timers
 
 
@@ -187,5 +200,6 @@ def _remind_top_level(
 def _remind(level: int, next_due: datetime, timers: Timers, emit: _Emitter) -> Timers:
     """Remind the top ``level`` now; the next reminder is due at ``next_due``."""
     timers = replace_model(timers, {"escalation_due_at": next_due})
-    emit(EscalationReminderIssued, new_model(EscalationReminderPayload, level=level, timers=timers))
+    payload = new_model(EscalationReminderPayload, level=level, timers=timers, agency=emit.agency)
+    emit(EscalationReminderIssued, payload)
     return timers

@@ -91,7 +91,7 @@ def case_show(
     for name, value in (
         ("state", case.state.value),
         ("agency", case.agency or f"(triage: {case.triage_agency})"),
-        ("escalation level", str(case.escalation_level)),
+        ("escalation level", _escalation_text(case)),
         ("channel", case.channel.value),
         ("subject", case.subject),
         ("reporter", case.reporter.confidentiality.value),
@@ -101,6 +101,16 @@ def case_show(
     ):
         table.add_row(name, value)
     Console().print(table)
+
+
+def _escalation_text(case: Any) -> str:
+    """The current agency's level, then every earlier agency's highest: "1 (PUPR); earlier:
+    SETDA-TRIASE 3"."""
+    from workflow.escalation_state import escalation_agency
+
+    text = f"{case.escalation_level} ({escalation_agency(case)})"
+    earlier = ", ".join(f"{r.agency} {r.level}" for r in case.escalation_history)
+    return f"{text}; earlier: {earlier}" if earlier else text
 
 
 @case_app.command("history")

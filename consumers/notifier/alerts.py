@@ -6,6 +6,10 @@
 * ``CaseEscalated`` -> kind ``escalation`` to the officers of the new level;
 * ``EscalationReminderIssued`` -> kind ``reminder`` to the officers of the top level.
 
+Escalations and reminders go to the ladder of the agency the event names (the one that is
+late), so a case that reached level 1 at the triage desk alerts PUPR's level 1 again once PUPR
+is late; events older than that field fall back to the stage's owner in the latest snapshot.
+
 ``SlaBreached`` needs no alert of its own: the engine follows every breach with ``CaseEscalated``
 (or, at the top, a reminder), and that alert says how late the stage is.
 
@@ -69,10 +73,16 @@ class Alert:
     tz: str = "Asia/Jayapura"
     clock_started_at: datetime | None = None
     """Start of the stage clock the event is about (keys warnings to that clock)."""
+    ladder: str | None = None
+    """The agency whose ladder an escalation climbs, as its event names it (None: an event
+    from before the field, keyed as it was then)."""
 
     @property
     def key(self) -> str:
-        """Idempotency key (case, kind, level): an alert is delivered once per key and target.
+        """Idempotency key (case, kind, agency, level): an alert is delivered once per key and
+        target. An escalation is keyed by the ladder's agency and level, so each agency's
+        level 1 alerts once. An escalation event older than the agency field keeps its old key,
+        case|escalation|L<level>, so a redelivered old event still matches its receipt.
 
         Warnings are keyed by the event's own data only (stage, the start of its clock, the
         threshold): a redelivered warning has the same key whatever the case did since, and a
@@ -85,7 +95,9 @@ class Alert:
             return f"{self.case_id}|warning|{stage}|{started}|{pct}"
         if self.kind == "reminder":
             return f"{self.case_id}|reminder|L{self.level}|{self.event_id}"
-        return f"{self.case_id}|escalation|L{self.level}"
+        if self.ladder is None:
+            return f"{self.case_id}|escalation|L{self.level}"
+        return f"{self.case_id}|escalation|{self.ladder}|L{self.level}"
 
     @property
     def late_by(self) -> timedelta | None:
@@ -124,7 +136,8 @@ def plan_alert(event: Any, info: CaseInfo | None, level: int, policy: Policy) ->
         kind, alert_level, threshold = "reminder", event.payload.level, None
     else:
         return None
-    agency = responsible_agency(info, stage) if info is not None else None
+    ladder: str | None = getattr(event.payload, "agency", None)
+    agency = ladder or (responsible_agency(info, stage) if info is not None else None)
     try:
         tz = policy.tz_for(agency)
     except KeyError:
@@ -141,6 +154,7 @@ def plan_alert(event: Any, info: CaseInfo | None, level: int, policy: Policy) ->
         deadline=_deadline(event.payload.timers, agency, policy),
         tz=tz,
         clock_started_at=clock.started_at if (clock := event.payload.timers.clock) else None,
+        ladder=ladder,
     )
 
 

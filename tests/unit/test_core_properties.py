@@ -1,8 +1,8 @@
 """Property tests: random message sequences against the lifecycle invariants.
 
 Random sequences never reach an invalid state; replaying the events rebuilds the case; applying a
-message twice changes nothing; the SLA stage clock's elapsed time never decreases and never counts
-paused time.
+message twice changes nothing; per agency the escalation level never falls; the SLA stage clock's
+elapsed time never decreases and never counts paused time.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from states.lifecycle import FINAL_STATES, CaseState, lifecycle
 from workflow.case import Case
 from workflow.codec import encode, parse_event
 from workflow.commands import COMMAND_TYPES
+from workflow.escalation_state import escalation_agency, level_reached
 from workflow.events import Event
 from workflow.evolving import EVENT_STATE
 from workflow.sla import SlaClock, elapsed_seconds
@@ -96,7 +97,11 @@ def run(steps: list[Step]) -> tuple[Case, list[Event], list[Any]]:
         log.extend(decided)
         # invariants of the snapshot
         assert case.state in CaseState
-        assert before.escalation_level <= case.escalation_level <= top
+        assert case.escalation_level <= top
+        # Per agency the level only rises (a hand-over may lower the case's current level).
+        for agency in {escalation_agency(before), *(r.agency for r in before.escalation_history)}:
+            assert level_reached(before, agency) <= level_reached(case, agency), agency
+        assert escalation_agency(case) not in {r.agency for r in case.escalation_history}
         assert case.version == before.version + len(decided)
         instants = [
             t
