@@ -185,6 +185,19 @@ def is_our_broker(pid: int, inst: Instance) -> bool:
     return b"kafka.Kafka" in args and str(inst.config).encode() in args
 
 
+def why_stale(pid: int) -> str:
+    """Why a pid file naming pid does not stand for this instance's running broker."""
+    if pid <= 0:
+        return "no valid pid in it"
+    if not alive(pid):
+        return f"pid {pid} is gone"
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        name = "another process"
+    return f"pid {pid} is now {name!r}, not this instance's broker"
+
+
 def java_binary() -> str:
     java_home = os.environ.get("JAVA_HOME")
     if java_home and (Path(java_home) / "bin" / "java").exists():
@@ -333,11 +346,9 @@ def start(inst: Instance, timeout: float) -> int:
                 wait_ready(inst, pid, deadline, None)
                 say(f"already running on {inst.bootstrap} (pid {pid}); nothing to do")
                 return 0
-            raise Failure(
-                f"stale pid file {inst.show(inst.pid_file)} (pid {pid} is not a running broker "
-                f"of this instance): clear it with `python3 deploy/kafka/kafkactl.py --port "
-                f"{inst.port} stop` (or make clean), then start again"
-            )
+            # a crash (kill -9, power loss) leaves the pid file behind: no human needed
+            inst.pid_file.unlink(missing_ok=True)
+            say(f"cleared stale pid file {inst.show(inst.pid_file)} ({why_stale(pid)}); starting")
         for port in (inst.port, inst.controller_port):
             if port_in_use(inst.host, port):
                 raise Failure(
