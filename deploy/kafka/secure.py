@@ -348,6 +348,8 @@ def apply_acls(files: SecureFiles, host: str, port: int, prefix: str, app_id: st
 
 def client_env(files: SecureFiles, bootstrap: str, principal: str) -> list[str]:
     """Environment lines that configure an aduan client as principal (consumers/kafka_security)."""
+    if not files.credentials.exists():
+        raise SecureFailure(f"no {files.credentials} yet: start the broker with --secure first")
     creds = json.loads(files.credentials.read_text())
     if principal not in creds or principal == "keystore":
         raise SecureFailure(f"no principal {principal!r}; known: {', '.join(principals())}")

@@ -127,6 +127,18 @@ def test_stop_clears_a_stale_pid_file(tmp_path: Path) -> None:
     assert kafkactl(tmp_path, port, "status").returncode == 3
 
 
+def test_an_instance_keeps_the_mode_it_was_created_in(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / f"kafka-{port}").mkdir()
+    (tmp_path / f"kafka-{port}" / "mode").write_text("secure\n")
+    proc = kafkactl(tmp_path, port, "start")
+    assert proc.returncode == 1
+    assert "holds a secure broker, not a plaintext one" in one_line(proc.stderr)
+    proc = kafkactl(tmp_path, port, "env", "--principal", "gateway")  # nothing made yet
+    assert proc.returncode == 1
+    assert "start the broker with --secure first" in one_line(proc.stderr)
+
+
 def test_missing_java_is_one_line(tmp_path: Path) -> None:
     proc = kafkactl(tmp_path, free_port(), "start", env=no_java_env(tmp_path))
     assert proc.returncode == 1
