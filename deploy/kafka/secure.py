@@ -27,7 +27,6 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import kafkawire
 from kafkawire import Acl
@@ -256,9 +255,9 @@ def _prefix_dot(prefix: str) -> str:
     return f"{prefix}." if prefix else ""
 
 
-def wanted_acls(prefix: str = "", app_id: str = "aduan", spec: Any = None) -> set[Acl]:
+def wanted_acls(prefix: str = "", app_id: str = "aduan") -> set[Acl]:
     """The ACLs acls.json asks for, with the prefix and app id filled in."""
-    spec = spec if spec is not None else json.loads(ACL_SPEC.read_text())
+    spec = json.loads(ACL_SPEC.read_text())
     p = _prefix_dot(prefix)
     out: set[Acl] = set()
     for principal, grants in spec["principals"].items():
