@@ -16,12 +16,17 @@ ADUAN_KAFKA_PORT ?= 9092
 ADUAN_KAFKA_CONTROLLER_PORT ?= 9093
 ADUAN_TEST_KAFKA_PORT ?= 19092
 ADUAN_TEST_KAFKA_CONTROLLER_PORT ?= 19093
+# The secured broker (make kafka-secure: SASL_SSL, SCRAM-SHA-512, ACLs) is an instance of its own.
+ADUAN_SECURE_KAFKA_PORT ?= 9094
+ADUAN_SECURE_KAFKA_CONTROLLER_PORT ?= 9095
 
 # kafkactl.py uses only the standard library: it runs before the virtualenv exists.
 KAFKACTL := $(PYTHON) deploy/kafka/kafkactl.py --host $(ADUAN_KAFKA_HOST)
 KAFKA := $(KAFKACTL) --port $(ADUAN_KAFKA_PORT) --controller-port $(ADUAN_KAFKA_CONTROLLER_PORT)
 TEST_KAFKA := $(KAFKACTL) --port $(ADUAN_TEST_KAFKA_PORT) \
 	--controller-port $(ADUAN_TEST_KAFKA_CONTROLLER_PORT)
+SECURE_KAFKA := $(KAFKACTL) --port $(ADUAN_SECURE_KAFKA_PORT) \
+	--controller-port $(ADUAN_SECURE_KAFKA_CONTROLLER_PORT)
 BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_KAFKA_PORT)
 TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 
@@ -29,15 +34,16 @@ TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-status topics run demo stop test lint bench clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status topics run demo stop test lint bench clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
-#   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool.
-TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager
-TOOL_COMMANDS := dot promtool prometheus amtool
+#   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
+#   openssl: the secured broker's local certificates.
+TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl
+TOOL_COMMANDS := dot promtool prometheus amtool openssl
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 install: $(INSTALL_STAMP) ## create .venv (python3.11) and install aduan with dev extras, pinned
 $(INSTALL_STAMP): pyproject.toml constraints.txt
@@ -45,7 +51,7 @@ $(INSTALL_STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,rocksdb]'
 	@touch $@
 
-tools: ## apt-install graphviz, prometheus, prometheus-alertmanager if a tool is missing (root or sudo)
+tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl) if one is missing
 	@missing=(); for tool in $(TOOL_COMMANDS); do command -v $$tool >/dev/null 2>&1 || missing+=($$tool); done; \
 	if [ $${#missing[@]} = 0 ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=(); \
@@ -61,6 +67,12 @@ kafka-fetch: ## fetch the Kafka jars from Maven Central into deploy/kafka/lib/ (
 
 kafka-start: ## start the local broker (127.0.0.1:9092) unless it already runs
 	@$(KAFKA) start
+
+kafka-secure: ## start the secured local broker (SASL_SSL + SCRAM-SHA-512 + ACLs) on 127.0.0.1:9094
+	@$(SECURE_KAFKA) start --secure
+
+kafka-secure-stop: ## stop the secured local broker
+	@$(SECURE_KAFKA) stop
 
 kafka-status: ## is the local broker running and answering?
 	@$(KAFKA) status

@@ -6,7 +6,12 @@ Standard library only, so it runs before the project's virtualenv exists.
     python3 deploy/kafka/kafkactl.py [--host H] [--port P] [--controller-port C] COMMAND
 
 Commands: fetch (Kafka jars from Maven Central into deploy/kafka/lib/), start, stop, status,
-stop --all (every instance under the var folder).
+stop --all (every instance under the var folder), env --principal NAME (a secured instance's
+client settings as environment lines).
+
+``start --secure`` starts a secured instance (SASL_SSL, SCRAM-SHA-512, a local CA, ACLs per
+principal from acls.json; see secure.py); ``--topic-prefix``/``--app-id`` (ADUAN_TOPIC_PREFIX,
+ADUAN_APP_ID) name the topics its ACLs cover. An instance keeps the mode it was created in.
 
 Each instance lives in ``var/kafka-<port>/`` (data, logs, pid file, rendered config), so the test
 broker (19092) never touches a developer's broker (9092). Environment: ADUAN_KAFKA_HOST
@@ -38,6 +43,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import kafkawire
+import secure
+from secure import SecureFailure, SecureFiles
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 LIB = Path(os.environ.get("ADUAN_KAFKA_LIB") or HERE / "lib").resolve()
@@ -47,10 +56,19 @@ LOG4J = HERE / "log4j.properties"
 STAMP = LIB / ".fetched"
 
 NOT_RUNNING = 3
+PLAINTEXT, SECURE = "plaintext", "secure"
 
 
 class Failure(Exception):
     """A failure reported to the user as one line; the process exits with 1."""
+
+
+@dataclass(frozen=True)
+class SecureOptions:
+    """What a secured start needs beyond the instance: the names its ACLs cover."""
+
+    topic_prefix: str = ""
+    app_id: str = "aduan"
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,14 @@ class Instance:
         return self.root / "server.properties"
 
     @property
+    def mode_file(self) -> Path:
+        return self.root / "mode"
+
+    @property
+    def secure_files(self) -> SecureFiles:
+        return SecureFiles(self.root)
+
+    @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
@@ -97,41 +123,33 @@ def say(msg: str) -> None:
 # ---------------------------------------------------------------- readiness (a metadata request)
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("connection closed")
-        buf += chunk
-    return buf
-
-
 def metadata_brokers(host: str, port: int, timeout: float = 2.0) -> int:
-    """Send a Metadata v4 request; return how many brokers the answer lists (raises OSError)."""
-    client_id = b"aduan-kafkactl"
-    correlation_id = 7
-    # request header v1: api_key=3 (Metadata), api_version=4, correlation id, client id
-    header = struct.pack(">hhih", 3, 4, correlation_id, len(client_id)) + client_id
-    # body v4: topics = null (all topics), allow_auto_topic_creation = false
-    body = struct.pack(">ib", -1, 0)
-    payload = header + body
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.settimeout(timeout)
-        sock.sendall(struct.pack(">i", len(payload)) + payload)
-        (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-        resp = _recv_exact(sock, size)
-    got_correlation, _throttle, n_brokers = struct.unpack(">iii", resp[:12])
-    if got_correlation != correlation_id:
-        raise ConnectionError("unexpected correlation id in metadata response")
-    return int(n_brokers)
+    """Send a plaintext Metadata request; return how many brokers the answer lists."""
+    with kafkawire.Connection(host, port, None, timeout) as conn:
+        return conn.broker_count()
 
 
 def answers_metadata(host: str, port: int) -> bool:
     try:
         return metadata_brokers(host, port) >= 1
-    except (OSError, struct.error):
+    except (OSError, struct.error, kafkawire.KafkaError):
         return False
+
+
+def instance_mode(inst: Instance) -> str | None:
+    """plaintext or secure, as the instance was created; None when it was never formatted."""
+    with contextlib.suppress(FileNotFoundError):
+        return inst.mode_file.read_text().strip()
+    if (inst.data / "meta.properties").exists():
+        return PLAINTEXT  # created before modes existed
+    return None
+
+
+def answers(inst: Instance) -> bool:
+    """Ready: a metadata answer (in secured mode after TLS and a SCRAM login)."""
+    if instance_mode(inst) == SECURE:
+        return secure.answers_securely(inst.secure_files, inst.host, inst.port)
+    return answers_metadata(inst.host, inst.port)
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -183,6 +201,19 @@ def is_our_broker(pid: int, inst: Instance) -> bool:
     except OSError:
         return False
     return b"kafka.Kafka" in args and str(inst.config).encode() in args
+
+
+def why_stale(pid: int) -> str:
+    """Why a pid file naming pid does not stand for this instance's running broker."""
+    if pid <= 0:
+        return "no valid pid in it"
+    if not alive(pid):
+        return f"pid {pid} is gone"
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        name = "another process"
+    return f"pid {pid} is now {name!r}, not this instance's broker"
 
 
 def java_binary() -> str:
@@ -250,7 +281,7 @@ def classpath() -> str:
 # ---------------------------------------------------------------- commands
 
 
-def render_config(inst: Instance) -> None:
+def render_config(inst: Instance, overrides: dict[str, str] | None = None) -> None:
     text = TEMPLATE.read_text()
     for key, value in {
         "@HOST@": inst.host,
@@ -259,7 +290,11 @@ def render_config(inst: Instance) -> None:
         "@DATA_DIR@": str(inst.data),
     }.items():
         text = text.replace(key, value)
-    inst.config.write_text(text)
+    if overrides is None:
+        inst.config.write_text(text)
+        return
+    # the secured config holds the keystore's and the super user's passwords
+    secure.write_private(inst.config, secure.override_properties(text, overrides))
 
 
 def cluster_id(inst: Instance) -> str:
@@ -274,7 +309,7 @@ def cluster_id(inst: Instance) -> str:
     return cid
 
 
-def format_storage(inst: Instance, java: str) -> None:
+def format_storage(inst: Instance, java: str, extra: list[str]) -> None:
     if (inst.data / "meta.properties").exists():
         return
     cmd = [
@@ -291,6 +326,7 @@ def format_storage(inst: Instance, java: str) -> None:
         "-c",
         str(inst.config),
         "--ignore-formatted",
+        *extra,
     ]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -312,7 +348,7 @@ def wait_ready(
             raise Failure(
                 f"the broker (pid {pid}) exited while starting; see {inst.show(inst.logs)}/"
             )
-        if answers_metadata(inst.host, inst.port):
+        if answers(inst):
             return
         if time.monotonic() > deadline:
             raise Failure(
@@ -323,21 +359,29 @@ def wait_ready(
         time.sleep(0.2)
 
 
-def start(inst: Instance, timeout: float) -> int:
+def start(inst: Instance, timeout: float, options: SecureOptions | None = None) -> int:
+    """Start the broker unless it runs; options given: in secured mode (ACLs reconciled)."""
     started = time.monotonic()
     deadline = started + timeout
+    mode = PLAINTEXT if options is None else SECURE
     with locked(inst.root / ".lock"):
+        existing = instance_mode(inst)
+        if existing not in (None, mode):
+            raise Failure(
+                f"{inst.show(inst.root)} holds a {existing} broker, not a {mode} one: start it "
+                f"{'with' if existing == SECURE else 'without'} --secure, or use other ports"
+            )
         pid = read_pid(inst)
         if pid is not None:
             if alive(pid) and is_our_broker(pid, inst):
                 wait_ready(inst, pid, deadline, None)
                 say(f"already running on {inst.bootstrap} (pid {pid}); nothing to do")
+                if options is not None:
+                    apply_acls(inst, options)
                 return 0
-            raise Failure(
-                f"stale pid file {inst.show(inst.pid_file)} (pid {pid} is not a running broker "
-                f"of this instance): clear it with `python3 deploy/kafka/kafkactl.py --port "
-                f"{inst.port} stop` (or make clean), then start again"
-            )
+            # a crash (kill -9, power loss) leaves the pid file behind: no human needed
+            inst.pid_file.unlink(missing_ok=True)
+            say(f"cleared stale pid file {inst.show(inst.pid_file)} ({why_stale(pid)}); starting")
         for port in (inst.port, inst.controller_port):
             if port_in_use(inst.host, port):
                 raise Failure(
@@ -349,8 +393,10 @@ def start(inst: Instance, timeout: float) -> int:
         fetch_jars()
         for d in (inst.data, inst.logs):
             d.mkdir(parents=True, exist_ok=True)
-        render_config(inst)
-        format_storage(inst, java)
+        format_extra = prepare_security(inst) if options is not None else None
+        render_config(inst, None if format_extra is None else format_extra[0])
+        format_storage(inst, java, [] if format_extra is None else format_extra[1])
+        inst.mode_file.write_text(mode + "\n")
         heap = os.environ.get("ADUAN_KAFKA_HEAP", "512m")
         cmd = [
             java,
@@ -377,12 +423,36 @@ def start(inst: Instance, timeout: float) -> int:
             )
         inst.pid_file.write_text(f"{proc.pid}\n")
         wait_ready(inst, proc.pid, deadline, proc)
+        secured = "" if options is None else " (SASL_SSL, SCRAM-SHA-512)"
         say(
-            f"broker ready on {inst.bootstrap} (controller {inst.host}:{inst.controller_port}), "
-            f"pid {proc.pid}, in {time.monotonic() - started:.1f}s; "
+            f"broker ready on {inst.bootstrap}{secured} (controller {inst.host}:"
+            f"{inst.controller_port}), pid {proc.pid}, in {time.monotonic() - started:.1f}s; "
             f"data {inst.show(inst.data)}, log {inst.show(inst.logs / 'server.log')}"
         )
+        if options is not None:
+            apply_acls(inst, options)
         return 0
+
+
+def prepare_security(inst: Instance) -> tuple[dict[str, str], list[str]]:
+    formatted = (inst.data / "meta.properties").exists()
+    return secure.prepare(inst.secure_files, inst.host, inst.port, inst.controller_port, formatted)
+
+
+def apply_acls(inst: Instance, options: SecureOptions) -> None:
+    try:
+        change = secure.apply_acls(
+            inst.secure_files, inst.host, inst.port, options.topic_prefix, options.app_id
+        )
+    except (OSError, kafkawire.KafkaError) as exc:
+        raise Failure(f"could not set the ACLs on {inst.bootstrap}: {exc}") from exc
+    files = inst.secure_files
+    say(
+        f"ACLs: {change.total} for {', '.join(secure.principals()[1:])} (+{change.created} "
+        f"created, -{change.removed} removed); super user {secure.ADMIN}; CA "
+        f"{inst.show(files.ca_pem)}, passwords {inst.show(files.credentials)} "
+        "(client settings: kafkactl.py env --principal NAME)"
+    )
 
 
 def stop(inst: Instance, timeout: float) -> int:
@@ -424,7 +494,7 @@ def status(inst: Instance) -> int:
     if not alive(pid) or not is_our_broker(pid, inst):
         say(f"stale pid file {inst.show(inst.pid_file)}: pid {pid} is not running this broker")
         return 1
-    if answers_metadata(inst.host, inst.port):
+    if answers(inst):
         say(f"running on {inst.bootstrap} (pid {pid}), answers metadata requests")
         return 0
     say(f"pid {pid} is running but does not answer on {inst.bootstrap} (starting or stuck?)")
@@ -455,7 +525,8 @@ def all_instances(base: Instance) -> list[Instance]:
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("command", choices=["fetch", "start", "stop", "status", "bootstrap"])
+    commands = ["fetch", "start", "stop", "status", "bootstrap", "env"]
+    parser.add_argument("command", choices=commands)
     parser.add_argument("--host", default=env.get("ADUAN_KAFKA_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env.get("ADUAN_KAFKA_PORT", "9092")))
     parser.add_argument("--controller-port", type=int, default=None)
@@ -464,6 +535,10 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, default=float(env.get("ADUAN_KAFKA_START_TIMEOUT", "90"))
     )
     parser.add_argument("--all", action="store_true", help="stop: every instance under --var")
+    parser.add_argument("--secure", action="store_true", help="start: SASL_SSL, SCRAM, ACLs")
+    parser.add_argument("--topic-prefix", default=env.get("ADUAN_TOPIC_PREFIX", ""))
+    parser.add_argument("--app-id", default=env.get("ADUAN_APP_ID", "aduan"))
+    parser.add_argument("--principal", help="env: whose client settings to print")
     args = parser.parse_args(argv)
     controller = args.controller_port
     if controller is None:
@@ -477,7 +552,13 @@ def main(argv: list[str] | None = None) -> int:
             print(inst.bootstrap)
             return 0
         if args.command == "start":
-            return start(inst, args.timeout)
+            options = SecureOptions(args.topic_prefix, args.app_id) if args.secure else None
+            return start(inst, args.timeout, options)
+        if args.command == "env":
+            if instance_mode(inst) != SECURE or not args.principal:
+                raise Failure("env needs a secured instance (start --secure) and --principal")
+            print("\n".join(secure.client_env(inst.secure_files, inst.bootstrap, args.principal)))
+            return 0
         if args.command == "stop":
             targets = all_instances(inst) if args.all else [inst]
             if args.all and not targets:
@@ -486,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
                 stop(target, 60.0)
             return 0
         return status(inst)
-    except Failure as exc:
+    except (Failure, SecureFailure) as exc:
         print(f"kafka: error: {exc}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:

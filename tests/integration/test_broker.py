@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,28 +69,78 @@ def test_a_port_taken_by_something_else_is_refused(tmp_path: Path) -> None:
     assert proc.stdout == ""
 
 
-def test_a_stale_pid_file_is_refused_then_cleared_by_stop(tmp_path: Path) -> None:
+def no_java_env(tmp_path: Path) -> dict[str, str]:
+    """An environment in which start fails at its first step after the pid-file check."""
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    env["PATH"] = str(tmp_path / "empty-bin")
+    return env
+
+
+def test_a_pid_file_of_a_gone_process_is_cleared_by_start(tmp_path: Path) -> None:
+    port = free_port()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / f"kafka-{port}").mkdir()
+    pid_file = tmp_path / f"kafka-{port}" / "kafka.pid"
+    pid_file.write_text(f"{dead.pid}\n")
+    assert kafkactl(tmp_path, port, "status").returncode == 1
+
+    # start goes on past the stale pid file (and then stops at the missing java)
+    proc = kafkactl(tmp_path, port, "start", env=no_java_env(tmp_path))
+    assert one_line(proc.stdout) == (
+        f"kafka: cleared stale pid file {pid_file} (pid {dead.pid} is gone); starting"
+    )
+    assert "java not found" in one_line(proc.stderr)
+    assert not pid_file.exists()
+    assert kafkactl(tmp_path, port, "status").returncode == 3
+
+
+def test_a_pid_reused_by_an_unrelated_process_is_stale_and_that_process_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    stranger = subprocess.Popen(["sleep", "120"])
+    try:
+        (tmp_path / f"kafka-{port}").mkdir()
+        pid_file = tmp_path / f"kafka-{port}" / "kafka.pid"
+        pid_file.write_text(f"{stranger.pid}\n")
+        proc = kafkactl(tmp_path, port, "start", env=no_java_env(tmp_path))
+        line = one_line(proc.stdout)
+        assert line.startswith(f"kafka: cleared stale pid file {pid_file} (pid {stranger.pid} ")
+        assert "not this instance's broker" in line
+        assert not pid_file.exists()
+        assert stranger.poll() is None  # never signalled
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_stop_clears_a_stale_pid_file(tmp_path: Path) -> None:
     port = free_port()
     dead = subprocess.Popen(["true"])
     dead.wait()
     (tmp_path / f"kafka-{port}").mkdir()
     (tmp_path / f"kafka-{port}" / "kafka.pid").write_text(f"{dead.pid}\n")
-
-    proc = kafkactl(tmp_path, port, "start")
-    assert proc.returncode == 1
-    assert "stale pid file" in one_line(proc.stderr)
-    assert kafkactl(tmp_path, port, "status").returncode == 1
-
     proc = kafkactl(tmp_path, port, "stop")
     assert proc.returncode == 0
     assert "removed stale pid file" in proc.stdout
     assert kafkactl(tmp_path, port, "status").returncode == 3
 
 
+def test_an_instance_keeps_the_mode_it_was_created_in(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / f"kafka-{port}").mkdir()
+    (tmp_path / f"kafka-{port}" / "mode").write_text("secure\n")
+    proc = kafkactl(tmp_path, port, "start")
+    assert proc.returncode == 1
+    assert "holds a secure broker, not a plaintext one" in one_line(proc.stderr)
+    proc = kafkactl(tmp_path, port, "env", "--principal", "gateway")  # nothing made yet
+    assert proc.returncode == 1
+    assert "start the broker with --secure first" in one_line(proc.stderr)
+
+
 def test_missing_java_is_one_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
-    env["PATH"] = str(tmp_path / "empty-bin")
-    proc = kafkactl(tmp_path, free_port(), "start", env=env)
+    proc = kafkactl(tmp_path, free_port(), "start", env=no_java_env(tmp_path))
     assert proc.returncode == 1
     assert "java not found" in one_line(proc.stderr)
 
@@ -177,3 +229,45 @@ def test_start_is_idempotent_and_topics_keep_their_data_across_a_restart(
     finally:
         consumer.close()
     assert sorted(got) == sorted(sent)
+
+
+@pytest.fixture
+def crash_broker(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    port = int(os.environ.get("ADUAN_TEST_CRASH_KAFKA_PORT", "19492"))
+    var = tmp_path / "var"
+    try:
+        yield var, port
+    finally:
+        kafkactl(var, port, "stop")
+
+
+@pytest.mark.kafka
+@pytest.mark.slow
+def test_start_after_the_broker_was_killed_needs_no_human(
+    crash_broker: tuple[Path, int],
+) -> None:
+    """Issue 12 defect 6: after kill -9 the pid file stays behind; start clears it by itself."""
+    var, port = crash_broker
+    first = kafkactl(var, port, "start")
+    assert first.returncode == 0, first.stdout + first.stderr
+    pid_file = var / f"kafka-{port}" / "kafka.pid"
+    pid = int(pid_file.read_text())
+
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(pid)
+    assert pid_file.exists()  # what the crash leaves behind
+
+    again = kafkactl(var, port, "start")
+    assert again.returncode == 0, again.stdout + again.stderr
+    lines = again.stdout.strip().splitlines()
+    assert lines[0] == (
+        f"kafka: cleared stale pid file {pid_file} (pid {pid} is gone); starting"
+    ), again.stdout
+    assert "broker ready" in lines[-1]
+    assert len(lines) == 2, again.stdout
+    assert kafkactl(var, port, "status").returncode == 0
+    new_pid = int(pid_file.read_text())
+    assert new_pid != pid
