@@ -110,6 +110,12 @@ class CaseAgent:
             )
             await self._deadletter(event, "internal_error", type(exc).__name__)
             return
+        if new_case is case and events and events[0].type == "CommandRejected":
+            # Refused without becoming part of the case (a case that remembers as many
+            # commands as it can): loud, with the original bytes, never silently forgotten.
+            payload: Any = events[0].payload
+            await self._deadletter(event, payload.reason_code, payload.detail)
+            return
         if not events or new_case is None:
             self.stats.duplicates += 1
             return
