@@ -53,6 +53,8 @@ class EngineStats:
     deadlettered: int = 0
     rekeyed: int = 0
     duplicates: int = 0
+    already_applied: int = 0
+    """Non-timer messages the case had applied already (redelivered, or sent twice)."""
     timers_fired: int = 0
     held: int = 0
     """Commands kept for a case whose intake had not arrived."""
@@ -81,9 +83,17 @@ class CaseAgent:
     #: How long (engine time) a command for an unknown case waits for the case's intake.
     unknown_case_wait: timedelta = timedelta(minutes=15)
     stats: EngineStats = field(default_factory=EngineStats)
+    #: Per input (topic, partition): the first and the last offset this worker processed, so a
+    #: test can see that a successor processed offsets a killed worker had processed already.
+    first_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    last_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
 
     async def on_message(self, event: Any) -> None:
         message = event.message
+        where = (message.topic, message.partition)
+        if where not in self.first_offsets:
+            self.first_offsets[where] = message.offset
+        self.last_offsets[where] = message.offset
         key: bytes | None = event.key
         raw: bytes | None = event.value
         if raw is None:
@@ -132,6 +142,8 @@ class CaseAgent:
         new_case, events = applied
         if not events:
             self.stats.duplicates += 1
+            if inbound.type != "TimerFired":
+                self.stats.already_applied += 1
             return
         self._store(case_key, new_case, events)
         self.stats.processed += 1
