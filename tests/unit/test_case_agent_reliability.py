@@ -45,6 +45,8 @@ async def test_a_command_to_a_full_case_is_deadlettered_with_its_bytes(rig: Rig)
     assert dead["headers"]["aduan.error.reason"] == b"command_limit"
     assert str(APPLIED_CAP).encode() in dead["headers"]["aduan.error.detail"]
     assert rig.cases[key].case == full
+    reason = {"reason": "command_limit"}
+    assert rig.registry.get_sample_value("aduan_messages_deadlettered_total", reason) == 1
 
 
 # -- commands that overtake their intake (defect 2) ----------------------------------------------
