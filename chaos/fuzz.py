@@ -129,25 +129,28 @@ def generate(seed: int, count: int, templates: dict[str, list[bytes]]) -> list[t
     the parser rejects."""
     found: list[tuple[str, bytes]] = []
     for topic, valid in templates.items():
-        strategy = st.one_of(
-            st.binary(max_size=300),
-            st.sampled_from(valid).flatmap(near_valid),
-        )
-
-        @hypothesis_seed(seed)
-        @settings(
-            max_examples=count,
-            database=None,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(strategy)
-        def collect(raw: bytes, topic: str = topic) -> None:
-            if rejected_by_parser(topic, raw):
-                found.append((topic, raw))
-
-        collect()
+        _collector(seed, count, topic, valid, found)()
     return found
+
+
+def _collector(
+    seed: int, count: int, topic: str, valid: list[bytes], found: list[tuple[str, bytes]]
+) -> Any:
+    strategy = st.one_of(st.binary(max_size=300), st.sampled_from(valid).flatmap(near_valid))
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def collect(raw: bytes) -> None:
+        if rejected_by_parser(topic, raw):
+            found.append((topic, raw))
+
+    return collect
 
 
 @dataclass
@@ -190,6 +193,9 @@ class FuzzRun:
     def topic(self, name: str) -> str:
         return seam.topic_name(name, self.prefix)
 
+    def log(self, line: str) -> None:
+        print(f"fuzz: {line}", flush=True)
+
     def execute(self, timeout: float = 180) -> FuzzResult:
         result = FuzzResult()
         traffic = list(Traffic(self.seed, 600, 150, lambda: START))
@@ -198,7 +204,11 @@ class FuzzRun:
         for item in intakes:  # first: so no valid command meets an unknown case
             self.producer.send(self.topic(INTAKE), key=item.key, value=item.value)
         self.producer.flush()
-        self._wait_events({m.message_id for m in intakes}, timeout)
+        began = time.monotonic()
+        opened = self._wait_events({m.message_id for m in intakes}, timeout)
+        self.log(
+            f"{len(opened)}/{len(intakes)} valid intakes opened in {time.monotonic() - began:.0f} s"
+        )
         templates = {
             INTAKE: [m.value for m in intakes[:20]],
             COMMANDS: [m.value for m in commands[:40]],
@@ -269,6 +279,13 @@ class FuzzRun:
             result.reasons[reason] = result.reasons.get(reason, 0) + 1
 
 
+def provision(bootstrap: str, prefix: str) -> None:
+    clock = seam.TopicSpec(
+        seam.topic_name("control.clock", prefix), 1, 1, {"cleanup.policy": "delete"}
+    )
+    seam.provision(bootstrap, [*seam.topic_specs(prefix, retention_ms=None), clock])
+
+
 def main(argv: list[str] | None = None) -> int:
     from chaos.cluster import REPO, Broker, worker_env
 
@@ -282,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     broker.fresh_start()
     worker = Worker("fuzz", {}, REPO / "var" / "chaos" / f"{prefix}.log")
     try:
-        seam.provision(broker.bootstrap, seam.topic_specs(prefix, 3, retention_ms=None))
+        provision(broker.bootstrap, prefix)
         worker.env = worker_env(broker.bootstrap, prefix, START, REPO / "var" / "chaos" / prefix)
         worker.start()
         result = FuzzRun(broker.bootstrap, prefix, worker, args.seed, args.examples).execute()
