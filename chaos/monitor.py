@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -24,6 +24,7 @@ class Progress:
     output: int | None = None
     longest_stall: float = 0.0
     longest_stall_at: float = 0.0  # wall time when it ended (or was last seen)
+    stalls: list[tuple[float, float]] = field(default_factory=list)  # (start, end) over 1 s
 
 
 class Monitor(threading.Thread):
@@ -62,6 +63,8 @@ class Monitor(threading.Thread):
             now = time.time()
             self.progress.lag, self.progress.output = lag, output
             if lag == 0 or (output is not None and output != last_output):
+                if now - since > 1.0 + self.interval:
+                    self.progress.stalls.append((since, now))
                 since = now
                 last_output = output if output is not None else last_output
                 continue

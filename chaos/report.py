@@ -23,6 +23,13 @@ def summary(result: RunResult) -> list[str]:
     overtaking_mismatches = sum(1 for m in v.mismatched if m.overtaking)
     reasons = ", ".join(f"{r} {n}" for r, n in topics.deadletter_reasons.most_common()) or "none"
     types = v.expected_types
+    applied_twice = {m.case_id for m in v.mismatched if any("duplicate" in p for p in m.problems)}
+    lost = {
+        m.case_id
+        for m in v.mismatched
+        if "unknown_case" in topics.deadletter_by_case.get(m.case_id, {})
+    }
+    unexplained = len(v.mismatched) - len(applied_twice | lost)
     lines = [
         f"chaos run, seed {c.seed} ({result.seconds:.0f} s wall, prefix {result.prefix})",
         f"  messages published      {c.messages} ({t.new} new, {t.duplicate} immediate duplicates, "
@@ -37,6 +44,9 @@ def summary(result: RunResult) -> list[str]:
         f"(beyond the injected ones) >= {redelivered}",
         f"  mismatches vs oracle    {len(v.mismatched)} cases ({overtaking_mismatches} of them had "
         "a command before its intake)",
+        f"    of which              {len(applied_twice)} with a message applied twice (the shape "
+        f"of defect 1), {len(lost)} with a command dead-lettered as unknown_case (defect 2), "
+        f"{unexplained} neither",
         f"  duplicate event ids     {v.duplicate_events} (cases.events, read committed)",
         f"  events missing          {v.missing_events}; unexpected {v.extra_events}",
         f"  breaches emitted        {v.breaches_emitted} vs expected {v.breaches_expected}",
@@ -44,7 +54,8 @@ def summary(result: RunResult) -> list[str]:
         f"{_seconds(percentile(result.lateness, 0.99))} (wall time from the clock reaching the "
         "deadline to the breach on cases.events)",
         f"  longest stall           {_seconds(result.longest_stall)}"
-        + (" (overlapping a broker outage)" if result.stall_in_outage else ""),
+        + (" (overlapping a broker outage)" if result.stall_in_outage else "")
+        + f"; longest away from broker outages {_seconds(result.longest_stall_outside_outages)}",
         f"  SLA activity expected   warnings {types['SlaWarningRaised']}, escalations "
         f"{types['CaseEscalated']}, reminders {types['EscalationReminderIssued']}, closures "
         f"{types['ClosedForReporterSilence']}, "

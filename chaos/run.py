@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import uuid
@@ -41,7 +42,7 @@ class RunConfig:
     controller_port: int = 19693
     var: Path = REPO / "var" / "chaos"
     quiet_seconds: float = 10.0
-    drain_timeout: float = 300.0
+    drain_timeout: float | None = None  # default: 180 s + 1 s per 200 messages
 
     @property
     def case_count(self) -> int:
@@ -60,6 +61,7 @@ class RunResult:
     worker_crashes: int
     longest_stall: float
     stall_in_outage: bool
+    longest_stall_outside_outages: float
     lateness: list[float]
     drained: bool
     seconds: float
@@ -97,10 +99,15 @@ class SimulatedTime:
 def run(config: RunConfig, say: Any = print) -> RunResult:
     """The whole run; whatever happens, the workers and the broker it started are stopped."""
     chaos = _Run(config, say)
+    # This process's own clients reconnect loudly while the broker is down on purpose.
+    kafka_log = logging.getLogger("kafka")
+    level = kafka_log.level
+    kafka_log.setLevel(logging.CRITICAL)
     try:
         return chaos.execute()
     finally:
         chaos.cleanup()
+        kafka_log.setLevel(level)
 
 
 class _Run:
@@ -147,7 +154,8 @@ class _Run:
         overtaking = _publish(config, traffic, self.producer, clock, self.topic, say)
         faults.finish(timeout=duration + 120)
         say(f"chaos: published {config.messages} messages; waiting for the engine to drain")
-        drained = monitor.quiet_for(config.quiet_seconds, config.drain_timeout)
+        drain_timeout = config.drain_timeout or 180 + config.messages / 200
+        drained = monitor.quiet_for(config.quiet_seconds, drain_timeout)
         monitor.finish()
         crashes = sum(w.crashes for w in self.workers)
         crashes += sum(1 for w in self.workers if not w.alive())
@@ -168,6 +176,11 @@ class _Run:
         stall_end = monitor.progress.longest_stall_at
         stall_start = stall_end - monitor.progress.longest_stall
         in_outage = any(a <= stall_end and stall_start <= b for a, b in faults.log.outages)
+        outside = [
+            end - start
+            for start, end in monitor.progress.stalls
+            if not any(a <= end and start <= b for a, b in faults.log.outages)
+        ]
         return RunResult(
             config=config,
             prefix=self.prefix,
@@ -179,6 +192,7 @@ class _Run:
             worker_crashes=crashes,
             longest_stall=monitor.progress.longest_stall,
             stall_in_outage=in_outage,
+            longest_stall_outside_outages=max(outside, default=0.0),
             lateness=lateness,
             drained=drained,
             seconds=time.monotonic() - self.started,
