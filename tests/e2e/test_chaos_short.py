@@ -10,16 +10,15 @@ summary it prints says which cases and why.
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
+from chaos.cluster import free_port
 from chaos.report import summary
 from chaos.run import RunConfig, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
-
-#: Ports of this test's own broker: not the shared test broker's (19092) nor make chaos's (19692).
-PORT = int(os.environ.get("ADUAN_CHAOS_TEST_PORT", "19792"))
 
 
 def test_short_chaos_run_matches_the_oracle() -> None:
@@ -32,10 +31,14 @@ def test_short_chaos_run_matches_the_oracle() -> None:
         rate=110.0,
         simulated_days=40.0,
         clock_steps=100,
-        port=PORT,
-        controller_port=PORT + 1,
+        # A broker of its own on free ports: it is SIGKILLed, so never the shared one.
+        port=free_port(),
+        controller_port=free_port(),
     )
-    result = run(config)
+    try:
+        result = run(config)
+    finally:  # the broker's data (hundreds of MB); worker logs stay under var/chaos/<prefix>/
+        shutil.rmtree(config.var / f"kafka-{config.port}", ignore_errors=True)
     lines = summary(result)
     print("\n".join(lines))
     # The run itself must have happened as specified, or a pass would prove nothing.
