@@ -75,9 +75,9 @@ class Faults(threading.Thread):
 
     def _do(self, action: _Action) -> _Action | None:
         if action.what == "kill-worker":
-            alive = [w for w in self.workers if w.alive()]
-            if not alive:
-                return None
+            alive = [w for w in self.workers if w.alive() and not w.held]
+            if not alive:  # every worker is down right now: the kill comes a second later
+                return _Action(1.0, "kill-worker")
             victim = self.rng.choice(alive)
             victim.scrape()
             victim.held = True
