@@ -32,9 +32,10 @@ PYTEST_ARGS ?=
 .PHONY: help install tools kafka-fetch kafka-start kafka-status topics run demo stop test lint bench clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
-#   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool.
-TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager
-TOOL_COMMANDS := dot promtool prometheus amtool
+#   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
+#   docker-compose: `docker-compose config` validates compose.yaml (no container engine needed).
+TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager docker-compose
+TOOL_COMMANDS := dot promtool prometheus amtool docker-compose
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,7 +46,7 @@ $(INSTALL_STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,rocksdb]'
 	@touch $@
 
-tools: ## apt-install graphviz, prometheus, prometheus-alertmanager if a tool is missing (root or sudo)
+tools: ## apt-install graphviz, prometheus, prometheus-alertmanager, docker-compose if a tool is missing (root or sudo)
 	@missing=(); for tool in $(TOOL_COMMANDS); do command -v $$tool >/dev/null 2>&1 || missing+=($$tool); done; \
 	if [ $${#missing[@]} = 0 ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=(); \
