@@ -112,12 +112,13 @@ def kafka_topics() -> list[Any]:
 
 
 def acl_name(name: str, pattern: str) -> tuple[str, str]:
-    """acls.json's placeholders -> (name, patternType); a prefixed '{p}' without prefix = all."""
+    """acls.json's placeholders -> (name, Strimzi patternType: ``literal`` or ``prefix``);
+    a prefixed '{p}' without a topic prefix means every name: the literal ``*``."""
     prefix = f"{PREFIX}." if PREFIX else ""
     resolved = name.replace("{p}", prefix).replace("{app}", topic_name(APP_ID, PREFIX))
     if pattern == "prefixed" and resolved == "":
         return "*", "literal"
-    return resolved, pattern
+    return resolved, {"literal": "literal", "prefixed": "prefix"}[pattern]
 
 
 def strimzi_acl(entry: Mapping[str, Any]) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def allowed(user: dict[str, Any], operation: str, topic: str) -> bool:
         if resource["type"] != "topic" or operation not in acl["operations"]:
             continue
         name = resource["name"]
-        if resource["patternType"] == "prefixed" and topic.startswith(name):
+        if resource["patternType"] == "prefix" and topic.startswith(name):
             return True
         if resource["patternType"] == "literal" and name in (topic, "*"):
             return True
