@@ -97,7 +97,7 @@ lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m mypy --strict deploy/kafka/kafkactl.py
-	$(PY) -m mypy --strict deploy/k8s/generate.py deploy/docker/healthcheck.py
+	$(PY) -m mypy --strict deploy/k8s/generate.py deploy/docker/healthcheck.py deploy/grafana/dashboards.py
 
 bench: install ## benchmarks (python -m bench) against the local broker
 	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m bench
