@@ -38,9 +38,10 @@ PYTEST_ARGS ?=
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
-#   openssl: the secured broker's local certificates.
-TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl
-TOOL_COMMANDS := dot promtool prometheus amtool openssl
+#   openssl: the secured broker's local certificates;
+#   docker-compose: `docker-compose config` validates compose.yaml (no container engine needed).
+TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl docker-compose
+TOOL_COMMANDS := dot promtool prometheus amtool openssl docker-compose
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,7 +52,7 @@ $(INSTALL_STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,rocksdb]'
 	@touch $@
 
-tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl) if one is missing
+tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl, docker-compose) if missing
 	@missing=(); for tool in $(TOOL_COMMANDS); do command -v $$tool >/dev/null 2>&1 || missing+=($$tool); done; \
 	if [ $${#missing[@]} = 0 ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=(); \
@@ -108,6 +109,7 @@ lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m mypy --strict deploy/kafka/kafkactl.py
+	$(PY) -m mypy --strict deploy/k8s/generate.py deploy/docker/healthcheck.py deploy/grafana/dashboards.py
 
 bench: install ## benchmarks (python -m bench) against the local broker
 	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m bench
