@@ -41,12 +41,14 @@ def publish_in_rounds(
     engine: EngineHarness,
     flows: list[list[Any]],
     between_rounds: Any = None,
+    before_round: Any = None,
 ) -> int:
     """Round r publishes message r of every case, after round r-1 is on cases.events.
 
     That is how actors behave (a verifier acts on a case it can see); Kafka orders a case's
     messages within one topic only, so commands sent before their intake was applied could
-    overtake it across topics. ``between_rounds(r)`` runs once round r is published.
+    overtake it across topics. ``before_round(r)`` runs before round r is published,
+    ``between_rounds(r)`` once it is.
     """
     events = engine.reader("cases.events")
     sent = 0
@@ -55,6 +57,8 @@ def publish_in_rounds(
     cases: list[Case | None] = [None] * len(flows)
     for step in range(len(flows[0])):
         topic = "complaints.intake" if step == 0 else "cases.commands"
+        if before_round is not None:
+            before_round(step)
         sent += engine.publish_many(topic, [b.wire(flow[step]) for flow in flows])
         for n, flow in enumerate(flows):
             cases[n], produced = workflow.handle(cases[n], flow[step], MONDAY_0900_WIT)
@@ -103,6 +107,29 @@ def drain_until(log: EventLog, expected: int, timeout: float, what: str) -> None
         log.poll()
 
 
+def latest_snapshots(
+    engine: EngineHarness, expected: dict[str, Case], timeout: float
+) -> dict[str, Case]:
+    """Each case's latest snapshot on cases.state, read until they all equal ``expected`` or
+    ``timeout`` passes. (A case has one snapshot per change, so stopping at one record per case
+    compared stale snapshots whenever the reader lagged behind, as it does on a loaded machine.)
+    """
+    states = engine.reader("cases.state")
+    latest: dict[str, Case] = {}
+    deadline = time.monotonic() + timeout
+
+    def all_current() -> bool:
+        for record in states.poll():
+            latest[record.key.decode()] = Case.model_validate_json(record.value)
+        return all(latest.get(cid) == case for cid, case in expected.items())
+
+    while not all_current() and time.monotonic() < deadline:
+        pass
+    states.close()
+    engine.logs.remove(states)
+    return latest
+
+
 def check_against_replay(
     engine: EngineHarness, flows: list[list[Any]], timeout: float
 ) -> dict[str, int]:
@@ -112,11 +139,7 @@ def check_against_replay(
     ids = Counter(r.key for r in events.records)  # placeholder to keep a key view
     event_ids = Counter(str(v["event_id"]) for v in events.values())
     duplicates = sum(n - 1 for n in event_ids.values() if n > 1)
-    states = engine.reader("cases.state")
-    drain_until(states, len(expected_cases), 30, "snapshots on cases.state")
-    latest: dict[str, Case] = {}
-    for record in states.records:
-        latest[record.key.decode()] = Case.model_validate_json(record.value)
+    latest = latest_snapshots(engine, expected_cases, timeout)
     mismatches = [cid for cid, case in expected_cases.items() if latest.get(cid) != case]
     assert ids  # the audit trail is keyed by case id
     by_case: dict[str, list[str]] = {}
@@ -142,19 +165,22 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(engine: EngineH
     flows = case_inputs(1000, "crash")
     workers = [engine.start_worker("w1")]
     kills = 0
+    before: dict[int, int] = {}
+
+    def note_progress(step: int) -> None:
+        before[step] = processed(workers[-1])
 
     def kill_mid_round(step: int) -> None:
         nonlocal kills
         if step not in (1, 3):  # kill while formal verifications, then acceptances, stream in
             return
-        worker = workers[-1]
-        start = processed(worker)
-        wait_for(lambda: processed(worker) >= start + 200, 60, f"progress in round {step}")
+        worker, start = workers[-1], before[step]
+        wait_for(lambda: processed(worker) >= start + 200, 120, f"progress in round {step}")
         worker.kill()
         kills += 1
         workers.append(engine.start_worker(f"w{kills + 1}"))
 
-    messages = publish_in_rounds(engine, flows, kill_mid_round)
+    messages = publish_in_rounds(engine, flows, kill_mid_round, note_progress)
     assert messages == 5000
     report = check_against_replay(engine, flows, timeout=120)
     # Messages that reached a restarted worker again and were recognised as already applied.
@@ -177,13 +203,18 @@ def test_second_worker_takes_over_the_partitions_of_a_killed_one(engine: EngineH
         "both workers to own partitions",
     )
 
+    before: dict[int, int] = {}
+
+    def note_progress(step: int) -> None:
+        before[step] = processed(first)
+
     def kill_first(step: int) -> None:
         if step == 2:
-            start = processed(first)
-            wait_for(lambda: processed(first) >= start + 20, 60, "the first worker's progress")
+            start = before[step]
+            wait_for(lambda: processed(first) >= start + 20, 120, "the first worker's progress")
             first.kill()
 
-    publish_in_rounds(engine, flows, kill_first)
+    publish_in_rounds(engine, flows, kill_first, note_progress)
     report = check_against_replay(engine, flows, timeout=120)
     print(f"failover test: {report}")
     assert not first.alive()
