@@ -4,6 +4,7 @@ the notifier is ready and reaches the broker, else 503), on 127.0.0.1, in a daem
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -12,6 +13,12 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
 Health = Callable[[], tuple[bool, dict[str, Any]]]
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    """One thread per request: a slow scraper does not block the health check."""
+
+    daemon_threads = True
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -37,6 +44,9 @@ def health_app(registry: CollectorRegistry, health: Health) -> Callable[..., Ite
 def serve_metrics_and_health(
     port: int, registry: CollectorRegistry, health: Health, host: str = "127.0.0.1"
 ) -> WSGIServer:
-    server = make_server(host, port, health_app(registry, health), handler_class=_QuietHandler)
+    app = health_app(registry, health)
+    server = make_server(
+        host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
     threading.Thread(target=server.serve_forever, name="notifier-http", daemon=True).start()
     return server

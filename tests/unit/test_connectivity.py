@@ -113,3 +113,35 @@ def test_loggers_created_after_the_start_are_quieted_when_the_broker_is_lost() -
     finally:
         link.observe(True)
         link.stop()
+
+
+def test_notifier_port_serves_health_and_the_gauge() -> None:
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from consumers.notifier.health import serve_metrics_and_health
+
+    registry = CollectorRegistry()
+    link = BrokerLink("notifier", ["k:9092"], registry=registry)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = serve_metrics_and_health(
+        port, registry, lambda: (link.connected, {"broker": link.status()})
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
+            assert json.load(answer)["broker"]["connected"] is True
+        link.observe(False)
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(f"{base}/healthz", timeout=5)
+        assert failed.value.code == 503
+        assert json.load(failed.value)["broker"]["connected"] is False
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as answer:
+            assert 'aduan_broker_connected{process="notifier"} 0.0' in answer.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
