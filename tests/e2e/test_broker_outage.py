@@ -129,6 +129,10 @@ class Stack:
             found[name] = (body or {}).get("broker", {})
         return found
 
+    def worker_ready(self) -> bool:
+        _, _, body = http(f"{self.worker}/health/", timeout=5)
+        return bool((body or {}).get("ready"))
+
     def all_connected(self, connected: bool) -> bool:
         states = [b.get("connected") for b in self.health().values()]
         return all(s is connected for s in states)
@@ -165,7 +169,8 @@ def stack(broker: OwnBroker, tmp_path: Path) -> Iterator[Stack]:
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     running = Stack(process, log, url["gateway"], url["worker"], url["notifier"])
     try:
-        wait_for(lambda: running.all_connected(True), 120, "the three processes to be up")
+        wait_for(lambda: running.all_connected(True), 180, "the three processes to be up")
+        wait_for(lambda: running.worker_ready(), 180, "the worker to be ready")
         yield running
     finally:
         if process.poll() is None:
@@ -189,7 +194,7 @@ def processed(stack: Stack, tracking: str) -> bool:
 def test_outage_is_quiet_fast_and_stoppable(broker: OwnBroker, stack: Stack) -> None:
     status, _, answer, _ = intake(stack, 1)
     assert status == 202, answer
-    wait_for(lambda: processed(stack, answer["tracking_number"]), 120, "the first intake")
+    wait_for(lambda: processed(stack, answer["tracking_number"]), 180, "the first intake")
 
     before = len(stack.lines())
     broker.kill()
