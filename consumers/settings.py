@@ -45,6 +45,18 @@ class SharedSettings(BaseSettings):
         default=None, description="Policy YAML (SLA targets, agencies, routing); None = defaults."
     )
 
+    stop_grace: float = Field(
+        default=8.0,
+        gt=0,
+        description="Seconds a stop request (SIGINT/SIGTERM) waits for a clean stop before the "
+        "process exits by force (a clean stop can hang while the broker is unreachable).",
+    )
+    broker_summary_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="While the broker is unreachable, one summary line per this many seconds.",
+    )
+
     @field_validator("kafka_bootstrap", mode="before")
     @classmethod
     def _split_brokers(cls, value: Any) -> Any:

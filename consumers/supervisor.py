@@ -3,8 +3,9 @@
 Each service (engine worker, HTTP gateway, notifier, local SMTP sink) is its own process, as it
 would be in production, so one crashing does not take the others' state with it. This supervisor
 starts them, prints what runs where, and on Ctrl-C (SIGINT) or SIGTERM stops them all, politely
-first (SIGTERM, so the worker commits and leaves its group), then by force after a grace period.
-If one exits on its own, the others are stopped too and the exit code says so.
+first (SIGTERM, so the worker commits and leaves its group), then with SIGKILL after a short grace
+(a child can hang in its clean stop while the broker is unreachable); a second Ctrl-C kills at
+once. If one exits on its own, the others are stopped too and the exit code says so.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-GRACE_SECONDS = 30.0
+#: Longer than a child's own forced stop (``ADUAN_STOP_GRACE``, 8 s), so SIGKILL is the last resort.
+GRACE_SECONDS = 12.0
 
 
 @dataclass(frozen=True)
@@ -33,13 +35,15 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "consumers.cli", *args]
 
 
-def run(services: Sequence[Service]) -> int:
+def run(services: Sequence[Service], grace: float = GRACE_SECONDS) -> int:
     """Run every service until Ctrl-C or until one of them exits; returns an exit code."""
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
         nonlocal stopping
+        if stopping:  # the second Ctrl-C: no more waiting
+            _kill_all(children)
         stopping = True
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -65,23 +69,30 @@ def run(services: Sequence[Service]) -> int:
         if failed is not None:
             code = children[failed].returncode
             print(f"aduan run: {failed} exited with code {code}; stopping the others", flush=True)
-        _stop_all(children)
+        _stop_all(children, grace)
         return 0 if failed is None else 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
+def _stop_all(children: dict[str, subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM to all at once (they stop in parallel), SIGKILL to whoever outlives ``grace``."""
     for child in reversed(list(children.values())):
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + GRACE_SECONDS
+    deadline = time.monotonic() + grace
     for name, child in reversed(list(children.items())):
         try:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            print(f"aduan run: {name} did not stop in {GRACE_SECONDS:.0f}s; killing it", flush=True)
+            print(f"aduan run: {name} did not stop in {grace:.0f}s; killing it", flush=True)
             child.kill()
             child.wait()
         print(f"aduan run: {name} stopped (exit {child.returncode})", flush=True)
+
+
+def _kill_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.kill()

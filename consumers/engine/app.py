@@ -26,6 +26,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.stores.memory import Store as MemoryStore
 from prometheus_client import CollectorRegistry
 
+from consumers.connectivity import BrokerLink
 from consumers.engine.agent import CaseAgent
 from consumers.engine.clock import (
     Clock,
@@ -41,6 +42,7 @@ from consumers.engine.timer import DeadlineIndex
 from consumers.engine.views import register_pages
 from consumers.metrics import EngineMetrics, new_registry
 from consumers.settings import EngineSettings
+from consumers.stopping import StopWatchdog
 from consumers.topics import partition_for
 from workflow.case import Case
 from workflow.core import Workflow
@@ -83,6 +85,12 @@ class Engine:
             owned_partitions=lambda: self.owned_partitions(),
         )
         self.relay = EventRelay(settings, on_published=self.metrics.published)
+        self.broker = BrokerLink(
+            "worker",
+            settings.kafka_bootstrap,
+            registry=self.registry,
+            summary_interval=settings.broker_summary_interval,
+        )
         self.ready = False  # True once the case table has been recovered at least once
         # Where the simulated clock follows its control topic from (set by run_worker's replay).
         self._clock_offset = 0
@@ -263,11 +271,26 @@ class Engine:
             # while the deployment's simulated time is elsewhere.
             s = self.settings
             self._clock_offset = replay_clock_topic(self.clock, s.kafka_bootstrap, s.clock_topic)
-        worker = faust.Worker(self.app, loglevel=self.settings.log_level)
+        worker = _Worker(self.app, loglevel=self.settings.log_level)
+        worker.watchdog = StopWatchdog("worker", self.settings.stop_grace)
+        self.broker.start()
         try:
             worker.execute_from_commandline()
         finally:
             self._stop.set()
+            self.broker.stop()
+
+
+class _Worker(faust.Worker):
+    """faust's worker, whose stop on SIGINT/SIGTERM ends within the grace in every state
+    (its clean stop waits on the broker; see consumers.stopping)."""
+
+    watchdog: StopWatchdog | None = None
+
+    def _schedule_shutdown(self, signal: Any) -> None:
+        if self.watchdog is not None:
+            self.watchdog.requested()
+        super()._schedule_shutdown(signal)
 
 
 def create_engine(**overrides: Any) -> Engine:

@@ -41,7 +41,17 @@ def register_pages(app: faust.App, engine: Engine) -> None:
         async def get(self, request: Request) -> Response:
             return self.text(describe_tasks())
 
+    class HealthView(View):
+        """200 while the worker is ready and reaches the broker, else 503; the body says which."""
+
+        async def get(self, request: Request) -> Response:
+            broker = engine.broker.status()
+            healthy = engine.ready and broker["connected"]
+            body = {"healthy": healthy, "ready": engine.ready, "broker": broker}
+            return self.json(body, status=200 if healthy else 503)
+
     app.page("/clock/")(ClockView)
+    app.page("/health/")(HealthView)
     app.page("/stats/")(StatsView)
     app.page("/debug/tasks/")(TasksView)
 
@@ -53,6 +63,7 @@ def stats_page(engine: Engine) -> dict[str, Any]:
         "first_offsets": _by_partition(engine.agent.first_offsets),
         "last_offsets": _by_partition(engine.agent.last_offsets),
         "ready": engine.ready,
+        "broker": engine.broker.status(),
         "owned_partitions": sorted(engine.owned_partitions()),
         "relayed_events": relay.published_events,
         "relayed_snapshots": relay.published_snapshots,

@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from consumers.connectivity import BrokerLink
 from consumers.gateway.context import Gateway
 from consumers.gateway.errors import install_handlers
 from consumers.gateway.limits import BodyLimit
@@ -63,17 +64,28 @@ def create_app(
     settings = settings or GatewaySettings()
     policy = policy or load_policy(settings.policy_file)
     model = read_model if read_model is not None else ReadModel(settings.gateway_history_limit)
+    registry = registry if registry is not None else new_registry()
+    broker = None
+    if publisher is None:
+        broker = BrokerLink(
+            "gateway",
+            settings.kafka_bootstrap,
+            registry=registry,
+            summary_interval=settings.broker_summary_interval,
+        )
+        publisher = KafkaPublisher(settings, broker)
     gw = Gateway(
         settings=settings,
         security=security if security is not None else _security(settings),
         policy=policy,
-        publisher=publisher if publisher is not None else KafkaPublisher(settings),
+        publisher=publisher,
         read_model=model,
         store=AttachmentStore(settings.gateway_store_dir),
         limiter=RateLimiter(settings.gateway_rate_per_minute, settings.gateway_rate_burst),
         clock=clock or (lambda: datetime.now(UTC)),
         tracking_secret=_tracking_secret(settings),
         agency_codes=frozenset(a.code for a in policy.agencies),
+        broker=broker,
     )
     if feed_read_model and read_model is None:
         gw.feeder = KafkaReadModelFeeder(settings, model)
@@ -87,7 +99,7 @@ def create_app(
     install_handlers(app)
     for router in (intake, cases, open311, health):
         app.include_router(router)
-    _install_middleware(app, settings, registry if registry is not None else new_registry())
+    _install_middleware(app, settings, registry)
     return app
 
 
@@ -122,6 +134,8 @@ def _lifespan(gw: Gateway) -> Callable[[FastAPI], contextlib.AbstractAsyncContex
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if gw.broker is not None:
+            gw.broker.start()
         await gw.publisher.start()
         if gw.feeder is not None:
             await gw.feeder.start()
@@ -137,6 +151,8 @@ def _lifespan(gw: Gateway) -> Callable[[FastAPI], contextlib.AbstractAsyncContex
             if gw.feeder is not None:
                 await gw.feeder.stop()
             await gw.publisher.stop()
+            if gw.broker is not None:
+                gw.broker.stop()
 
     return lifespan
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from consumers.connectivity import BrokerLink
 from consumers.gateway.errors import ApiError
 from consumers.gateway.publisher import Publisher
 from consumers.gateway.ratelimit import RateLimiter
@@ -44,6 +45,7 @@ class Gateway:
     feeder: KafkaReadModelFeeder | None = None
     smtp_server: asyncio.Server | None = None
     agency_codes: frozenset[str] = field(default_factory=frozenset)
+    broker: BrokerLink | None = None  # None: not tracked (an injected publisher, in tests)
 
     def now(self) -> datetime:
         return self.clock()

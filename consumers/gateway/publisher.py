@@ -13,6 +13,7 @@ from typing import Protocol
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from consumers.connectivity import BrokerLink
 from consumers.gateway.settings import GatewaySettings
 
 
@@ -34,10 +35,15 @@ class Publisher(Protocol):
 
 
 class KafkaPublisher:
-    """aiokafka producer with ``enable_idempotence=True, acks="all"``."""
+    """aiokafka producer with ``enable_idempotence=True, acks="all"``.
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    Every publish ends within ``gateway_publish_timeout`` (a PublishError, so 503, after it);
+    while ``broker`` says the broker is unreachable it fails at once instead of queueing.
+    """
+
+    def __init__(self, settings: GatewaySettings, broker: BrokerLink | None = None) -> None:
         self.settings = settings
+        self.broker = broker
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -63,6 +69,9 @@ class KafkaPublisher:
     async def publish(self, topic: str, key: bytes, value: bytes) -> None:
         if self._producer is None:
             raise PublishError("the Kafka producer is not started")
+        if self.broker is not None and not self.broker.connected:
+            down = self.broker.unreachable_for()
+            raise PublishError(f"the Kafka broker is unreachable (for {down:.0f} s)")
         try:
             await asyncio.wait_for(
                 self._producer.send_and_wait(self.settings.topic(topic), value=value, key=key),

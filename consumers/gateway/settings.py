@@ -88,5 +88,8 @@ class GatewaySettings(SharedSettings):
         default=500, ge=1, description="Events of one case the read model keeps for history."
     )
     gateway_publish_timeout: float = Field(
-        default=15.0, gt=0, description="Seconds to wait for the broker to acknowledge a write."
+        default=5.0,
+        gt=0,
+        description="Seconds to wait for the broker to acknowledge a write; then 503 with "
+        "Retry-After (never a 2xx without the acknowledgement).",
     )

@@ -13,11 +13,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from consumers.connectivity import BrokerLink
 from consumers.notifier.delivery import Sender
 from consumers.notifier.directory import Directory, DirectoryError, load_directory
+from consumers.notifier.health import serve_metrics_and_health
+from consumers.notifier.metrics import notifier_registry
 from consumers.notifier.service import Notifier
 from consumers.notifier.settings import NotifierSettings
 from consumers.settings import EngineSettings
+from consumers.stopping import StopWatchdog
 from workflow.policy import load_policy
 
 __all__ = [
@@ -45,17 +49,29 @@ def create_notifier(
     return Notifier(engine, settings, directory, policy, sender)
 
 
-def run_notifier(notifier: Notifier) -> None:
-    """Run until SIGINT/SIGTERM (blocking)."""
+def run_notifier(notifier: Notifier, broker: BrokerLink | None = None) -> None:
+    """Run until SIGINT/SIGTERM (blocking); a stop that hangs on an unreachable broker ends by
+    force after ``stop_grace`` (consumers.stopping)."""
+    watchdog = StopWatchdog("notifier", notifier.engine.stop_grace)
+
+    def request_stop(stop: asyncio.Event) -> None:
+        watchdog.requested()
+        stop.set()
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, request_stop, stop)
         await notifier.run(stop)
 
-    asyncio.run(main())
+    if broker is not None:
+        broker.start()
+    try:
+        asyncio.run(main())
+    finally:
+        if broker is not None:
+            broker.stop()
 
 
 def describe(directory: Directory) -> Iterable[str]:
@@ -86,11 +102,23 @@ def serve(
         return
     bootstrap = ",".join(notifier.engine.kafka_bootstrap)
     say(f"aduan notifier: {notifier.topics.events} on {bootstrap}")
+    registry = notifier_registry(notifier.stats)
+    broker = BrokerLink(
+        "notifier",
+        notifier.engine.kafka_bootstrap,
+        registry=registry,
+        summary_interval=notifier.engine.broker_summary_interval,
+    )
     if metrics_port:
-        from prometheus_client import start_http_server
+        serve_metrics_and_health(metrics_port, registry, lambda: _health(notifier, broker))
+        say(
+            f"aduan notifier: metrics on http://127.0.0.1:{metrics_port}/metrics, "
+            "health on /healthz"
+        )
+    run_notifier(notifier, broker)
 
-        from consumers.notifier.metrics import notifier_registry
 
-        start_http_server(metrics_port, "127.0.0.1", registry=notifier_registry(notifier.stats))
-        say(f"aduan notifier: metrics on http://127.0.0.1:{metrics_port}/metrics")
-    run_notifier(notifier)
+def _health(notifier: Notifier, broker: BrokerLink) -> tuple[bool, dict[str, Any]]:
+    ready = notifier.ready.is_set()
+    healthy = ready and broker.connected
+    return healthy, {"healthy": healthy, "ready": ready, "broker": broker.status()}

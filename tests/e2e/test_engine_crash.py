@@ -48,13 +48,15 @@ def publish_in_rounds(
     flows: list[list[Any]],
     between_rounds: Any = None,
     already: int = 0,
+    before_round: Any = None,
 ) -> int:
     """Round r publishes message r of every case, after round r-1 is on cases.events.
 
     That is how actors behave (a verifier acts on a case it can see); Kafka orders a case's
     messages within one topic only, so commands sent before their intake was applied could
-    overtake it across topics. ``between_rounds(r)`` runs once round r is published. ``already``:
-    events on cases.events before the first round.
+    overtake it across topics. ``before_round(r)`` runs before round r is published,
+    ``between_rounds(r)`` once it is. ``already``: events on cases.events before the first
+    round.
     """
     events = engine.reader("cases.events")
     sent = 0
@@ -63,6 +65,8 @@ def publish_in_rounds(
     cases: list[Case | None] = [None] * len(flows)
     for step in range(len(flows[0])):
         topic = "complaints.intake" if step == 0 else "cases.commands"
+        if before_round is not None:
+            before_round(step)
         sent += engine.publish_many(topic, [b.wire(flow[step]) for flow in flows])
         for n, flow in enumerate(flows):
             cases[n], produced = workflow.handle(cases[n], flow[step], MONDAY_0900_WIT)
@@ -170,6 +174,29 @@ def drain_until(log: EventLog, expected: int, timeout: float, what: str) -> None
         log.poll()
 
 
+def latest_snapshots(
+    engine: EngineHarness, expected: dict[str, Case], timeout: float
+) -> dict[str, Case]:
+    """Each case's latest snapshot on cases.state, read until they all equal ``expected`` or
+    ``timeout`` passes. (A case has one snapshot per change, so stopping at one record per case
+    compared stale snapshots whenever the reader lagged behind, as it does on a loaded machine.)
+    """
+    states = engine.reader("cases.state")
+    latest: dict[str, Case] = {}
+    deadline = time.monotonic() + timeout
+
+    def all_current() -> bool:
+        for record in states.poll():
+            latest[record.key.decode()] = Case.model_validate_json(record.value)
+        return all(latest.get(cid) == case for cid, case in expected.items())
+
+    while not all_current() and time.monotonic() < deadline:
+        pass
+    states.close()
+    engine.logs.remove(states)
+    return latest
+
+
 def check_against_replay(
     engine: EngineHarness, flows: list[list[Any]], timeout: float
 ) -> dict[str, Any]:
@@ -216,20 +243,26 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(engine: EngineH
     # Per kill: the killed worker's last offsets just before the kill, and its successor's first.
     handovers: list[tuple[dict[str, int], Worker]] = []
     successor_first: dict[str, dict[str, int]] = {}
+    before: dict[int, int] = {}
+
+    def note_progress(step: int) -> None:
+        before[step] = processed(workers[-1])
 
     def kill_mid_round(step: int) -> None:
         if step not in (1, 3):  # kill while formal verifications, then acceptances, stream in
             return
         worker = workers[-1]
-        start = processed(worker)
-        wait_for(lambda: processed(worker) >= start + 200, 60, f"progress in round {step}")
+        start = before[step]  # counted before the round was published
+        wait_for(lambda: processed(worker) >= start + 200, 120, f"progress in round {step}")
         last = offsets(worker, "last_offsets")
         successor_first[worker.name] = offsets(worker, "first_offsets")  # it dies with them
         worker.kill()
         workers.append(engine.start_worker(f"w{len(workers) + 1}"))
         handovers.append((last, workers[-1]))
 
-    messages = publish_in_rounds(engine, flows, kill_mid_round, already=probe_events)
+    messages = publish_in_rounds(
+        engine, flows, kill_mid_round, already=probe_events, before_round=note_progress
+    )
     assert messages == 5000
     report = check_against_replay(engine, [*flows, probe], timeout=120)
     successor_first[workers[-1].name] = offsets(workers[-1], "first_offsets")
@@ -265,14 +298,19 @@ def test_second_worker_takes_over_the_partitions_of_a_killed_one(engine: EngineH
     _, probe_events = expected_replay([probe])
     killed_last: dict[str, int] = {}
 
+    before: dict[int, int] = {}
+
+    def note_progress(step: int) -> None:
+        before[step] = processed(first)
+
     def kill_first(step: int) -> None:
         if step == 2:
-            start = processed(first)
-            wait_for(lambda: processed(first) >= start + 20, 60, "the first worker's progress")
+            start = before[step]  # counted before the round was published
+            wait_for(lambda: processed(first) >= start + 20, 120, "the first worker's progress")
             killed_last.update(offsets(first, "last_offsets"))
             first.kill()
 
-    publish_in_rounds(engine, flows, kill_first, already=probe_events)
+    publish_in_rounds(engine, flows, kill_first, already=probe_events, before_round=note_progress)
     report = check_against_replay(engine, [*flows, probe], timeout=120)
     again = redelivered(killed_last, offsets(second, "first_offsets"))
     lateness = breach_lateness(engine, probe[0].derived_case_id)

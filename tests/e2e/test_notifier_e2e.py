@@ -20,7 +20,7 @@ from tests.e2e.test_engine_flows import has, send, wit
 DIRECTORY = """
 case_url: "http://127.0.0.1:8080/v1/cases/{{tracking}}"
 smtp: {{host: 127.0.0.1, port: {smtp}, sender: aduan@malukutengahkab.go.id, mode: insecure,
-        timeout: 2}}
+        timeout: 10}}
 officers:
   - {{id: penghubung, name: Admin Penghubung Dinkes, role: Admin Penghubung,
       email: penghubung.dinkes@malukutengahkab.go.id}}
@@ -65,15 +65,15 @@ def test_a_silent_agency_alerts_its_head_by_email_without_the_confidential_repor
         case_id = complaint.derived_case_id
         send(engine, complaint, b.formal(case_id, t), b.material(case_id, t))
         events = engine.reader("cases.events")
-        events.wait(has("CaseReferred"), 30, "the referral")
+        events.wait(has("CaseReferred"), 90, "the referral")
         # Follow-up plan due at the close of Mon 14 Dec: the agency stays silent.
         engine.set_clock(wit("2026-12-14T16:00:00"))
-        events.wait(has("CaseEscalated", level=1), 15, "escalation to level 1")
+        events.wait(has("CaseEscalated", level=1), 60, "escalation to level 1")
 
         def head_alerted() -> bool:
             return any("kadis.dinkes@malukutengahkab.go.id" in r for _, r, _ in sink.messages)
 
-        wait_for(head_alerted, 30, "the Kepala OPD's email", interval=0.2)
+        wait_for(head_alerted, 90, "the Kepala OPD's email", interval=0.2)
         assert notifier.poll() is None, (tmp_path / "notifier.log").read_text()[-2000:]
         mails = {tuple(rcpts): message for _, rcpts, message in sink.messages}
         head = mails[("kadis.dinkes@malukutengahkab.go.id",)]

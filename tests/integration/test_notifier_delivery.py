@@ -45,7 +45,7 @@ LATE = datetime.fromisoformat("2026-12-21T16:00:00+09:00")
 DIRECTORY = """
 case_url: "http://127.0.0.1:8080/v1/cases/{{tracking}}"
 smtp: {{host: 127.0.0.1, port: {smtp}, sender: aduan@malukutengahkab.go.id, mode: insecure,
-        timeout: 2}}
+        timeout: 10}}
 officers:
   - {{id: penghubung, name: Admin Penghubung Dinkes, role: Admin Penghubung,
       email: penghubung.dinkes@malukutengahkab.go.id}}
@@ -211,8 +211,8 @@ def test_an_escalation_reaches_the_officers_by_email_and_webhook_once(
         )
         first = InProcess(kafka_topics, path)
         try:
-            wait_count(sink.messages, 3, 30, "three emails")
-            wait_count(webhook.bodies, 1, 10, "the webhook")
+            wait_count(sink.messages, 3, 90, "three emails")
+            wait_count(webhook.bodies, 1, 30, "the webhook")
         finally:
             first.close()
         by_rcpt = {tuple(rcpts): message for _, rcpts, message in sink.messages}
