@@ -91,6 +91,8 @@ def serve(
 
         from consumers.notifier.metrics import notifier_registry
 
-        start_http_server(metrics_port, "127.0.0.1", registry=notifier_registry(notifier.stats))
+        start_http_server(
+            metrics_port, "127.0.0.1", registry=notifier_registry(notifier.stats, notifier.pending)
+        )
         say(f"aduan notifier: metrics on http://127.0.0.1:{metrics_port}/metrics")
     run_notifier(notifier)
