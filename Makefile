@@ -29,7 +29,7 @@ TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-status topics run demo stop test lint bench clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-status topics run demo stop test chaos lint bench clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool.
@@ -90,6 +90,13 @@ test: install tools ## the whole pytest suite against a broker on the test ports
 	if [ $$started = 1 ]; then $(TEST_KAFKA) stop; fi; \
 	if [ $$rc = 5 ]; then echo "aduan: pytest collected no tests (exit 5); an empty suite is a failure"; fi; \
 	exit $$rc
+
+chaos: install ## the slow failure drills: the notifier through a 5-minute SMTP outage with a SIGKILL
+	@started=0; \
+	if $(TEST_KAFKA) status >/dev/null 2>&1; then :; else $(TEST_KAFKA) start || exit 1; started=1; fi; \
+	ADUAN_TEST_BOOTSTRAP=$(TEST_BOOTSTRAP) ADUAN_OUTAGE_SECONDS=300 $(PY) -m pytest -s \
+	  -o timeout=900 tests/integration/test_notifier_outage.py; rc=$$?; \
+	if [ $$started = 1 ]; then $(TEST_KAFKA) stop; fi; exit $$rc
 
 lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m ruff check .
