@@ -37,7 +37,7 @@ from consumers.notifier.alerts import (
     stage_name,
 )
 from consumers.notifier.directory import Directory
-from consumers.notifier.texts import DigestWords, labelled, words_for
+from consumers.notifier.texts import DigestWords, footer_for, labelled, words_for
 from workflow.policy import Policy
 from workflow.responsibility import responsible_agency
 from workflow.sla import Stage
@@ -263,6 +263,7 @@ def render_digest(
     policy: Policy,
     case_url: str,
     recipient_role: str,
+    channel: str = "email",
 ) -> tuple[str, str]:
     """(subject, body) of the digest of local date ``day`` (window: the 24 hours before
     ``due``) in ``language`` (``id`` or ``en``; the words are in `consumers.notifier.texts`)."""
@@ -288,5 +289,5 @@ def render_digest(
         lines += _item_lines(i, item, w, lang, tz, policy, case_url)
     if escalated is not None:
         lines += [w.escalated.format(**fields), ""]
-    lines += words.footer
+    lines += footer_for(words, channel)
     return subject, "\n".join(lines) + "\n"

@@ -139,23 +139,23 @@ class DigestRunner:
         )
         if not items:
             return  # a quiet day: no digest
-        subject, body = render_digest(
-            items,
-            escalated,
-            day=due.day,
-            due=due.instant,
-            tz=due.tz,
-            language=self.directory.language_for(officer),
-            policy=self.policy,
-            case_url=self.directory.case_url,
-            recipient_role=officer.role,
-        )
-        digest = _Digest(due, subject, body, len(items))
         for target in self.directory.targets(officer):
             if self.receipts.handled(due.key, target.id):
                 self.stats.duplicates_skipped += 1
                 continue
-            await self._digest_target(digest, target)
+            subject, body = render_digest(
+                items,
+                escalated,
+                day=due.day,
+                due=due.instant,
+                tz=due.tz,
+                language=self.directory.language_for(officer),
+                policy=self.policy,
+                case_url=self.directory.case_url,
+                recipient_role=officer.role,
+                channel=target.channel,
+            )
+            await self._digest_target(_Digest(due, subject, body, len(items)), target)
 
     async def _digest_target(self, digest: _Digest, target: Target) -> None:
         due = digest.due

@@ -13,7 +13,6 @@ targets it was dead-lettered for; a delivered one is never sent again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,17 +27,6 @@ from workflow.codec import InvalidMessage, parse_event
 log = logging.getLogger("aduan.notifier")
 
 __all__ = ["AlertHandler"]
-
-
-@dataclass(frozen=True)
-class _Rendered:
-    """One rendered alert for one officer."""
-
-    alert: Alert
-    officer: Officer
-    subject: str
-    body: str
-    severity: str
 
 
 def _replayed(record: Any) -> bool:
@@ -110,10 +98,6 @@ class AlertHandler:
         return alert.occurred_at - last < gap and alert.key not in self.receipts.keys
 
     async def _alert_officer(self, alert: Alert, officer: Officer, record: Any) -> None:
-        language = self.directory.language_for(officer)
-        subject, body = render(alert, language, self.policy, self.directory.case_url, officer.role)
-        severity = "warning" if alert.kind == "warning" else "failure"
-        letter = _Rendered(alert, officer, subject, body, severity)
         again = _replayed(record)
         for target in self.directory.targets(officer):
             if self.receipts.handled(alert.key, target.id) and not (
@@ -121,14 +105,22 @@ class AlertHandler:
             ):
                 self.stats.duplicates_skipped += 1
                 continue
-            await self.dispatcher.first(self._letter(letter, target, record))
+            await self.dispatcher.first(self._letter(alert, officer, target, record))
 
-    def _letter(self, letter: _Rendered, target: Target, record: Any) -> Letter:
-        alert = letter.alert
+    def _letter(self, alert: Alert, officer: Officer, target: Target, record: Any) -> Letter:
+        """The alert rendered for ``target`` (its language, its channel's footer)."""
+        subject, body = render(
+            alert,
+            self.directory.language_for(officer),
+            self.policy,
+            self.directory.case_url,
+            officer.role,
+            target.channel,
+        )
         receipt = alert_receipt(
             alert,
             target=target.id,
-            officer=letter.officer.id,
+            officer=officer.id,
             channel=target.channel,
             outcome="delivered",
             attempts=0,
@@ -136,9 +128,9 @@ class AlertHandler:
         )
         return Letter(
             target=target,
-            subject=letter.subject,
-            body=letter.body,
-            severity=letter.severity,
+            subject=subject,
+            body=body,
+            severity="warning" if alert.kind == "warning" else "failure",
             receipt=receipt,
             owner=alert.case_id,
             original=record.value,

@@ -223,19 +223,21 @@ def test_an_escalation_reaches_the_officers_by_email_and_webhook_once(
         }
         assert {sender for sender, _, _ in sink.messages} == {"aduan@malukutengahkab.go.id"}
         kadis = by_rcpt[("kadis.dinkes@malukutengahkab.go.id",)]
-        assert kadis["subject"] == f"[aduan] Eskalasi level 1 (Kepala OPD): {case}"
+        assert kadis["subject"] == f"[aduan] Eskalasi tingkat 1 (Kepala OPD): {case}"
         body = kadis.get_body(preferencelist=("plain",)).get_content()
-        assert "Instansi (OPD)  : Dinas Kesehatan (DINKES)" in body
-        assert "Tahap           : rencana tindak lanjut" in body
-        assert "Keterlambatan   : terlambat 7 hari" in body
+        assert "Instansi (OPD)     : Dinas Kesehatan (DINKES)" in body
+        assert "Tahap              : rencana tindak lanjut" in body
+        assert "Keterlambatan      : 40,5 jam kerja\r\n"  # Tue-Fri 32,5 h + Mon 8 h in body
         assert f"http://127.0.0.1:8080/v1/cases/{case}" in body
         warn = by_rcpt[("penghubung.dinkes@malukutengahkab.go.id",)]
-        assert warn["subject"].startswith("[aduan] Peringatan SLA 50%")
+        assert warn["subject"].startswith("[aduan] Peringatan batas waktu 50%")
         sekda = by_rcpt[("sekda@malukutengahkab.go.id",)]
         assert sekda["subject"].startswith("[aduan] Escalation level 2")  # English officer
         (hook,) = webhook.bodies
-        assert hook["title"] == f"[aduan] Eskalasi level 1 (Kepala OPD): {case}"
+        assert hook["title"] == f"[aduan] Eskalasi tingkat 1 (Kepala OPD): {case}"
         assert "Dinas Kesehatan" in hook["message"]
+        assert "mohon tidak membalas email ini" in body
+        assert "mohon tidak membalas" not in hook["message"]  # the no-reply line: email only
         assert hook["type"] == "failure"
 
         receipts = [

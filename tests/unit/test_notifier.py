@@ -149,19 +149,26 @@ def test_an_escalation_is_planned_for_the_stage_agency_and_says_how_late() -> No
     assert alert is not None
     assert (alert.kind, alert.level, alert.agency) == ("escalation", 2, "DINKES")
     assert alert.key == "ADU-TEST-0000-0001|escalation|L2"
-    assert alert.late_by == timedelta(days=3)
+    # Three working days late (Tue-Thu, 08:00-16:00): lateness in office time, not wall time.
+    assert alert.left_seconds == -24 * 3600
     subject, body = render(alert, "id", POLICY, "http://gw/v1/cases/{tracking}", "Sekda")
     assert subject == (
-        "[aduan] Eskalasi level 2 (Sekretaris Daerah / Inspektorat): ADU-TEST-0000-0001"
+        "[aduan] Eskalasi tingkat 2 (Sekretaris Daerah / Inspektorat): ADU-TEST-0000-0001"
     )
-    assert "Instansi (OPD)  : Dinas Kesehatan (DINKES)" in body
-    assert "Tahap           : rencana tindak lanjut" in body
-    assert "Tenggat         : 14 Des 2026 16:00 WIT" in body
-    assert "Keterlambatan   : terlambat 3 hari" in body
+    assert "dieskalasi ke tingkat 2" in body
+    assert "Instansi (OPD)     : Dinas Kesehatan (DINKES)" in body
+    assert "Tahap              : rencana tindak lanjut" in body
+    assert "Tenggat tahap      : 14 Des 2026 16:00 WIT" in body
+    assert "Keterlambatan      : 24 jam kerja\n" in body  # not "terlambat" twice
+    assert "Waktu pemberitahuan: 17 Des 2026 16:00 WIT" in body
+    assert "mohon tidak membalas email ini" in body
     assert "http://gw/v1/cases/ADU-TEST-0000-0001" in body
     subject_en, body_en = render(alert, "en", POLICY, "http://gw/v1/cases/{tracking}", "Sekda")
     assert subject_en.startswith("[aduan] Escalation level 2")
-    assert "Lateness        : 3 days late" in body_en
+    assert "Lateness           : 24 office hours" in body_en
+    _, on_chat = render(alert, "id", POLICY, "x/{tracking}", "Sekda", channel="chat")
+    assert "mohon tidak membalas" not in on_chat  # the no-reply footer is for email only
+    assert "Identitas pelapor tidak dicantumkan" in on_chat
 
 
 def test_a_verification_warning_goes_by_the_triage_desk_and_shows_time_left() -> None:
@@ -187,8 +194,12 @@ def test_a_verification_warning_goes_by_the_triage_desk_and_shows_time_left() ->
     assert later is not None
     assert later.key == alert.key
     subject, body = render(alert, "id", POLICY, "x/{tracking}", "Admin")
-    assert subject == "[aduan] Peringatan SLA 50%: ADU-TEST-0000-0002 - verifikasi dan disposisi"
-    assert "Sisa waktu      : 6 hari 4 jam" in body
+    assert subject == (
+        "[aduan] Peringatan batas waktu 50%: ADU-TEST-0000-0002 - verifikasi dan disposisi"
+    )
+    assert "telah menggunakan 50% dari batas waktu." in body
+    # Issue 14 finding 3: this read "6 hari 4 jam" (wall time) for office time left.
+    assert "Sisa waktu         : 36,5 jam kerja\n" in body  # 47.5 h budget, 11 h used
 
 
 def test_other_events_are_not_alerted() -> None:

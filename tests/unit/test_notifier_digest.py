@@ -210,14 +210,14 @@ def test_the_digest_is_written_in_indonesian() -> None:
     )
     assert body.startswith("Yth. Kepala OPD,\n")
     assert "(21 Des 2026 07:30 WIT - 22 Des 2026 07:30 WIT): 2 pemberitahuan." in body
-    assert f"1. {CASE_B} - Peringatan SLA 50%\n" in body
-    assert f"2. {CASE_A} - Eskalasi level 1 (Kepala OPD)\n" in body
-    assert "   Instansi (OPD)  : Dinas Kesehatan (DINKES)\n" in body
-    assert "   Tahap           : rencana tindak lanjut\n" in body
-    assert "   Keterlambatan   : terlambat 7 hari\n" in body
-    assert "   Keterlambatan   : sisa 2 hari\n" in body
-    assert "   Dikirim         : 21 Des 2026 17:00 WIT\n" in body
-    assert f"   Lihat pengaduan : http://aduan.example/kasus/{CASE_A}\n" in body
+    assert f"1. {CASE_B} - Peringatan batas waktu 50%\n" in body
+    assert f"2. {CASE_A} - Eskalasi tingkat 1 (Kepala OPD)\n" in body
+    assert "   Instansi (OPD)     : Dinas Kesehatan (DINKES)\n" in body
+    assert "   Tahap              : rencana tindak lanjut\n" in body
+    assert "   Keterlambatan      : 7 hari\n" in body
+    assert "   Keterlambatan      : sisa 2 hari\n" in body
+    assert "   Dikirim            : 21 Des 2026 17:00 WIT\n" in body
+    assert f"   Lihat pengaduan    : http://aduan.example/kasus/{CASE_A}\n" in body
     assert "Pengaduan yang sampai kepada Anda dan masih dieskalasi: 2\n" in body
     assert "Identitas pelapor tidak dicantumkan" in body
 
@@ -237,8 +237,8 @@ def test_the_digest_is_written_in_english_for_an_english_officer() -> None:
     assert subject == "[aduan] Daily digest 22 Dec 2026: 1 alert, 1 complaint still escalated"
     assert body.startswith("Dear Ombudsman,\n")
     assert f"1. {CASE_A} - Escalation reminder level 3" in body
-    assert "   Stage           : follow-up plan\n" in body
-    assert "   Lateness        : 7 days late\n" in body
+    assert "   Stage              : follow-up plan\n" in body
+    assert "   Lateness           : 7 days late\n" in body
     assert "Complaints that reached you and are still escalated: 1\n" in body
     assert "reporter's identity is never included" in body
 
