@@ -22,6 +22,7 @@ from typing import Any
 __all__ = [
     "PENDING",
     "RETRY",
+    "RETRY_ALL",
     "PendingEntry",
     "RetryRequest",
     "final_receipt",

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from consumers.notifier.alerts import CaseInfo, format_duration, plan_alert, render
+from consumers.notifier.alerts import (
+    CaseInfo,
+    format_duration,
+    format_office_time,
+    plan_alert,
+    render,
+)
 from consumers.notifier.delivery import Backoff
 from consumers.notifier.directory import DirectoryError, load_directory
 from workflow.events import (
@@ -234,3 +240,28 @@ def test_backoff_grows_with_jitter_and_stays_under_the_cap() -> None:
         delays = {policy.delay(retry, rng) for _ in range(50)}
         assert all(upper / 2 <= d <= upper for d in delays)
         assert len(delays) > 1  # jitter
+
+
+def test_an_escalation_shows_the_deadline_of_the_level_it_reached() -> None:
+    due = datetime.fromisoformat("2026-12-22T16:00:00+09:00")
+    event = escalated(1, datetime.fromisoformat("2026-12-17T16:00:00+09:00"))
+    timers = event.payload.timers.model_copy(update={"escalation_due_at": due})
+    event = event.model_copy(
+        update={"payload": event.payload.model_copy(update={"timers": timers})}
+    )
+    info = CaseInfo(agency="DINKES", triage_agency="SETDA-TRIASE")
+    alert = plan_alert(event, info, 1, POLICY)
+    assert alert is not None
+    assert alert.level_deadline == due
+    _, body = render(alert, "id", POLICY, "x/{tracking}", "Kepala OPD")
+    assert "Tenggat tahap      : 14 Des 2026 16:00 WIT\n" in body
+    assert "Tenggat tingkat 1  : 22 Des 2026 16:00 WIT\n" in body
+    _, body_en = render(alert, "en", POLICY, "x/{tracking}", "Kepala OPD")
+    assert "Level 1 deadline   : 22 Dec 2026 16:00 WIT\n" in body_en
+
+
+def test_office_time_reads_in_office_hours_with_the_languages_decimal_mark() -> None:
+    assert format_office_time(15.5 * 3600, "id") == "15,5 jam kerja"
+    assert format_office_time(15.5 * 3600, "en") == "15.5 office hours"
+    assert format_office_time(8 * 3600, "id") == "8 jam kerja"
+    assert format_office_time(40 * 60, "id") == "40 menit kerja"

@@ -204,3 +204,24 @@ async def test_an_operators_retry_request_retries_a_backed_off_target_now(
         controller.stop()
     assert len(sink.messages) == 1
     assert receipts(log)[-1]["outcome"] == "delivered"
+
+
+async def test_a_replayed_dead_letter_retries_its_target_once_after_the_fix(
+    log: MemoryLog, tmp_path: Path
+) -> None:
+    sink = RefusingSink({KADIS})
+    controller = serve(sink, free_port())
+    try:
+        notifier = await started(log, controller.port, tmp_path)
+        record = event_record(log, escalation())
+        await notifier.handler.handle(record)
+        await notifier.handler.handle(record)  # a plain redelivery: not dead-lettered twice
+        assert len(log.on(DEADLETTER)) == 1
+        sink.refused.clear()  # the mailbox exists again
+        replay = [("aduan.replayed_from", b"0@0")]
+        await notifier.handler.handle(log.append(EVENTS, CASE.encode(), record.value, replay))
+        await notifier.handler.handle(log.append(EVENTS, CASE.encode(), record.value, replay))
+    finally:
+        controller.stop()
+    assert len(sink.messages) == 1
+    assert [r["outcome"] for r in receipts(log)] == ["deadlettered", "delivered"]
