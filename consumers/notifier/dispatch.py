@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from consumers.notifier.context import NotifierContext
@@ -27,6 +28,8 @@ log = logging.getLogger("aduan.notifier")
 __all__ = ["INVALID_TARGET", "Dispatcher", "Letter", "TargetHealth"]
 
 INVALID_TARGET = "invalid_target"
+REFRESH_AFTER = timedelta(days=1)
+"""A pending record not rewritten for this long is rewritten by the next failed retry."""
 
 
 @dataclass(frozen=True)
@@ -115,12 +118,23 @@ class Dispatcher:
                 record = {**entry.record, "attempts": attempts, "last_error": str(exc)[:500]}
                 record["recorded_at"] = clock().isoformat()
                 await outbox.write_receipt(record)
+                await self._refresh(entries, but=entry)
                 return
             self.health.pop(target.id, None)
             receipt = final_receipt(
                 entry, outcome="delivered", attempts=attempts, recorded_at=clock()
             )
             await self._delivered(receipt, target, attempts=attempts)
+
+    async def _refresh(self, entries: list[PendingEntry], *, but: PendingEntry) -> None:
+        """Rewrite the pending records older than `REFRESH_AFTER`: the receipts topic deletes
+        by age (7 days by default), and a long outage must not outlast its records."""
+        now = self.context.clock()
+        for entry in entries:
+            written = datetime.fromisoformat(str(entry.record.get("recorded_at") or entry.since))
+            if entry is not but and now - written > REFRESH_AFTER:
+                record = {**entry.record, "recorded_at": now.isoformat()}
+                await self.context.outbox.write_receipt(record)
 
     async def gone(self, entry: PendingEntry, reason: str) -> None:
         """Dead-letter a pending entry whose target the directory no longer has."""

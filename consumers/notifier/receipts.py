@@ -53,9 +53,14 @@ class ReceiptStore:
                 return
             pair = (receipt["key"], receipt["target"])
             if receipt.get("outcome") == PENDING:
-                if pair not in self.done:  # a late pending record never reopens a delivery
-                    self.pending[pair] = PendingEntry.of(receipt)
-                    self.keys.add(receipt["key"])
+                # A late pending record never reopens a delivery; a dead-lettered target that
+                # a replayed event tried again (and failed for now) is pending again.
+                if pair in self.done and pair not in self.deadlettered:
+                    return
+                self.done.discard(pair)
+                self.deadlettered.discard(pair)
+                self.pending[pair] = PendingEntry.of(receipt)
+                self.keys.add(receipt["key"])
                 return
             self.pending.pop(pair, None)
             self.done.add(pair)

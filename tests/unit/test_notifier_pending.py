@@ -7,18 +7,19 @@ kept failing was dead-lettered and receipted as handled, so it was never deliver
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
 from consumers.notifier.metrics import notifier_registry
-from consumers.notifier.pending import retry_record
-from consumers.notifier.receipts import encode_receipt
+from consumers.notifier.pending import pending_record, retry_record
+from consumers.notifier.receipts import ReceiptStore, encode_receipt
 from consumers.notifier.service import Notifier
 from consumers.notifier.sink import SinkHandler
 from tests.e2e.harness import free_port
-from tests.unit.notifier_memory import MemoryLog
+from tests.unit.notifier_memory import MemoryClients, MemoryLog
 from tests.unit.test_notifier_handler import (
     CASE,
     DEADLETTER,
@@ -225,3 +226,58 @@ async def test_a_replayed_dead_letter_retries_its_target_once_after_the_fix(
         controller.stop()
     assert len(sink.messages) == 1
     assert [r["outcome"] for r in receipts(log)] == ["deadlettered", "delivered"]
+
+
+def test_a_replayed_dead_letter_that_fails_for_now_is_pending_again() -> None:
+    store = ReceiptStore()
+    settled = {"key": "k", "target": "kadis/email", "outcome": "deadlettered"}
+    store.apply(encode_receipt(settled)[1])
+    since = datetime.now(UTC)
+    record = pending_record(
+        {"key": "k", "target": "kadis/email", "officer": "kadis"},
+        letter=("s", "b", "failure"),
+        owner=CASE,
+        since=since,
+        attempts=1,
+        last_error="connection refused",
+        source=None,
+        original=None,
+        recorded_at=since,
+    )
+    store.apply(encode_receipt(record)[1])
+    assert list(store.pending) == [("k", "kadis/email")]
+    assert not store.open_again("k", "kadis/email")
+    store.apply(encode_receipt({**settled, "outcome": "delivered"})[1])
+    store.apply(encode_receipt(record)[1])  # a late pending record: the delivery stays settled
+    assert store.pending == {}
+    assert store.handled("k", "kadis/email")
+
+
+async def test_a_long_outage_rewrites_pending_records_before_the_topic_deletes_them(
+    log: MemoryLog, tmp_path: Path
+) -> None:
+    now = [datetime.now(UTC)]
+    snapshot = {"agency": "DINKES", "triage_agency": "SETDA-TRIASE", "escalation_level": 1}
+    log.append(STATE, b"ADU-2026-12-0044", json.dumps(snapshot).encode())
+    first = await started(log, free_port(), tmp_path)
+    notifier = Notifier(
+        first.engine,
+        first.settings,
+        first.directory,
+        first.policy,
+        clock=lambda: now[0],
+        clients=MemoryClients.on(log),
+    )
+    await notifier.side.load()
+    await notifier.handler.handle(event_record(log, escalation()))
+    other = escalation().replace(CASE.encode(), b"ADU-2026-12-0044")
+    await notifier.handler.handle(log.append(EVENTS, b"ADU-2026-12-0044", other))
+    written = len(log.on(RECEIPTS))
+    now[0] += timedelta(days=2)  # two days of outage later
+    entries = list(notifier.receipts.pending.values())
+    target = notifier.retrier._target(entries[0])
+    assert target is not None
+    await notifier.dispatcher.retry(target, entries)
+    rewritten = receipts(log)[written:]
+    assert [r["outcome"] for r in rewritten] == ["pending", "pending"]  # the head and the other
+    assert {r["recorded_at"] for r in rewritten} == {now[0].isoformat()}
