@@ -40,6 +40,7 @@ __all__ = [
     "format_duration",
     "format_instant",
     "format_office_time",
+    "format_time_in_unit",
     "plan_alert",
     "render",
     "stage_name",
@@ -204,7 +205,8 @@ def format_office_time(seconds: float, language: str) -> str:
     return words.office_hours.format(hours=hours)
 
 
-def _time_in_unit(seconds: float, unit: DayType | None, language: str) -> str:
+def format_time_in_unit(seconds: float, unit: DayType | None, language: str) -> str:
+    """Office time for a working-day clock, wall time otherwise."""
     if unit is DayType.WORKING:
         return format_office_time(seconds, language)
     return format_duration(timedelta(seconds=seconds), language)
@@ -236,9 +238,9 @@ def _timing_lines(alert: Alert, words: Words, lang: str) -> list[str]:
         lines.append(labelled(w.deadline, format_instant(alert.deadline, alert.tz, lang)))
     left = alert.left_seconds
     if left is not None and left < 0:
-        lines.append(labelled(w.lateness, _time_in_unit(-left, alert.unit, lang)))
+        lines.append(labelled(w.lateness, format_time_in_unit(-left, alert.unit, lang)))
     elif left is not None and left > 0:
-        lines.append(labelled(w.left, _time_in_unit(left, alert.unit, lang)))
+        lines.append(labelled(w.left, format_time_in_unit(left, alert.unit, lang)))
     if alert.level_deadline is not None:
         label = w.next_reminder if alert.kind == "reminder" else w.level_deadline
         at = format_instant(alert.level_deadline, alert.tz, lang)

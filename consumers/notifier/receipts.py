@@ -124,6 +124,9 @@ def alert_receipt(
         "agency": alert.agency,
         "deadline": alert.deadline.isoformat() if alert.deadline else None,
         "threshold": alert.threshold,
+        # The stage clock's unit and budget left, so the digest says it in office time too.
+        "unit": alert.unit.value if alert.unit is not None else None,
+        "left_seconds": alert.left_seconds,
     }
 
 

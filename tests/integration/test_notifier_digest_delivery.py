@@ -125,7 +125,7 @@ def test_alerts_of_a_day_come_back_as_one_digest_per_officer_the_next_morning_on
         assert f"1. {case} - Eskalasi tingkat 1 (Kepala OPD)\n" in body
         assert "   Instansi (OPD)     : Dinas Kesehatan (DINKES)\n" in body
         assert "   Tahap              : rencana tindak lanjut\n" in body
-        assert "   Keterlambatan      : 7 hari\n" in body
+        assert "   Keterlambatan      : 40,5 jam kerja\n" in body  # office time
         assert "   Dikirim            : 21 Des 2026 17:00 WIT\n" in body
         assert f"http://127.0.0.1:8080/v1/cases/{case}" in body
         penghubung = digests[("penghubung.dinkes@malukutengahkab.go.id",)]

@@ -31,7 +31,7 @@ from consumers.notifier.settings import NotifierSettings
 from consumers.settings import EngineSettings
 from tests.unit.notifier_memory import MemoryClients
 from workflow.policy import load_policy
-from workflow.sla import Stage
+from workflow.sla import DayType, Stage
 
 POLICY = load_policy()
 WIT = "Asia/Jayapura"
@@ -442,3 +442,28 @@ async def test_a_digest_whose_partition_another_notifier_owns_is_left_to_it(
     assert sender.sent == []
     await n.digests.run_due(Consumer(n.topics.events))  # a rebalance gave it the partitions
     assert [t for t, _, _ in sender.sent] == ["kadis/email", "kadis/webhook"]
+
+
+def test_a_digest_line_gives_lateness_in_office_time_when_the_receipt_has_the_budget() -> None:
+    late = DigestBook()
+    value = receipt(f"{CASE_A}|escalation|L1", "kadis", DAY1) | {
+        "unit": "working",
+        "left_seconds": -40.5 * 3600,
+    }
+    late.apply(value)
+    [line] = late.window("kadis", DAY1 - timedelta(hours=1), DAY1 + timedelta(hours=1))
+    assert (line.unit, line.left_seconds) == (DayType.WORKING, -40.5 * 3600)
+    _, body = render_digest(
+        [line],
+        None,
+        day=date(2026, 12, 22),
+        due=DUE,
+        tz=WIT,
+        language="id",
+        policy=POLICY,
+        case_url="x/{tracking}",
+        recipient_role="Kepala OPD",
+        channel="chat",
+    )
+    assert "   Keterlambatan      : 40,5 jam kerja\n" in body
+    assert "mohon tidak membalas" not in body  # a chat can be answered
