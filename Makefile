@@ -34,7 +34,7 @@ TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status topics run demo stop test lint bench chaos clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status topics run demo stop test lint bench chaos chaos-notifier clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
@@ -104,6 +104,13 @@ test: install tools ## the whole pytest suite against a broker on the test ports
 	if [ $$rc = 5 ]; then echo "aduan: pytest collected no tests (exit 5); an empty suite is a failure"; fi; \
 	exit $$rc
 
+chaos-notifier: install ## the notifier through a 5-minute SMTP outage with a SIGKILL in the middle (part of make chaos)
+	@started=0; \
+	if $(TEST_KAFKA) status >/dev/null 2>&1; then :; else $(TEST_KAFKA) start || exit 1; started=1; fi; \
+	ADUAN_TEST_BOOTSTRAP=$(TEST_BOOTSTRAP) ADUAN_OUTAGE_SECONDS=300 $(PY) -m pytest -s \
+	  -o timeout=900 tests/integration/test_notifier_outage.py; rc=$$?; \
+	if [ $$started = 1 ]; then $(TEST_KAFKA) stop; fi; exit $$rc
+
 lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -130,10 +137,11 @@ CHAOS_ARGS = --messages $(CHAOS_MESSAGES) --workers $(CHAOS_WORKERS) --kills $(C
 	--controller-port $$(( $(CHAOS_PORT) + 1 )) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) \
 	$(if $(CHAOS_DURATION),--duration $(CHAOS_DURATION))
 
-chaos: install ## chaos run (own broker on 19692, kills, oracle) + Kafka fuzz; CHAOS_MESSAGES=, CHAOS_SEED=, CHAOS_WORKERS=, CHAOS_DURATION=
+chaos: install ## chaos run (own broker, kills, oracle) + Kafka fuzz + notifier outage drill; CHAOS_MESSAGES=, CHAOS_SEED=, CHAOS_WORKERS=, CHAOS_DURATION=
 	@rc=0; $(PY) -m chaos $(CHAOS_ARGS) || rc=$$?; \
 	$(PY) -m chaos.fuzz --examples $(CHAOS_FUZZ_EXAMPLES) --port $(CHAOS_PORT) \
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) || rc=$$?; \
+	$(MAKE) --no-print-directory chaos-notifier || rc=$$?; \
 	exit $$rc
 
 clean: ## stop every broker under var/ and wipe var/ (broker data, logs); keeps .venv and jars

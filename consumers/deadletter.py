@@ -7,12 +7,18 @@ names and values are a contract with whoever reads the topic (operators, replay 
 - ``aduan.error.detail``: one human-readable line, at most :data:`MAX_DETAIL_BYTES` of UTF-8;
 - ``aduan.source.topic`` / ``.partition`` / ``.offset``: the record it was read from, if any;
 - ``aduan.deadlettered_at``: when, ISO 8601 in UTC.
+
+A record re-injected by ``aduan deadletter replay`` carries ``aduan.replayed_from`` (the dead
+letter's ``partition@offset``), so its reader can tell it from the original.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Protocol
+
+#: Header of a record re-injected from ``deadletter`` (value: ``<partition>@<offset>`` there).
+REPLAYED_FROM = "aduan.replayed_from"
 
 #: Longer details are cut (at a byte, not a character: readers decode with errors="replace").
 MAX_DETAIL_BYTES = 4096

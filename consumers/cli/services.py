@@ -55,6 +55,18 @@ def gateway(
 
 
 def notifier(
+    action: Annotated[
+        str | None,
+        typer.Argument(
+            help="None: run the notifier. 'pending': list pending deliveries. "
+            "'retry' KEY or --all: retry them now.",
+            show_default=False,
+        ),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Argument(help="retry: an alert key or a tracking number.")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="retry: every pending delivery.")] = False,
     directory: Annotated[
         Path | None, typer.Option(help="Officer directory YAML (ADUAN_NOTIFIER_DIRECTORY).")
     ] = None,
@@ -66,7 +78,18 @@ def notifier(
         ),
     ] = 6068,
 ) -> None:
-    """Run the notifier (SLA warnings, escalations, reminders to officers) until Ctrl-C."""
+    """Run the notifier (SLA warnings, escalations, reminders to officers) until Ctrl-C;
+    ``pending`` lists stuck deliveries, ``retry`` retries them now."""
+    from consumers.cli import notifications
+
+    if action == "pending":
+        notifications.pending()
+        return
+    if action == "retry":
+        notifications.retry(key, every)
+        return
+    if action is not None or key is not None or every:
+        raise CliError(f"unknown notifier action '{action}': use pending or retry")
     from consumers.notifier.runner import NotifierStartError, serve
 
     try:

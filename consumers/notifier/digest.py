@@ -34,13 +34,14 @@ from consumers.notifier.alerts import (
     format_date,
     format_duration,
     format_instant,
+    format_time_in_unit,
     stage_name,
 )
 from consumers.notifier.directory import Directory
-from consumers.notifier.texts import DigestWords, labelled, words_for
+from consumers.notifier.texts import DigestWords, footer_for, labelled, words_for
 from workflow.policy import Policy
 from workflow.responsibility import responsible_agency
-from workflow.sla import Stage
+from workflow.sla import DayType, Stage
 
 __all__ = [
     "ALERT_KINDS",
@@ -71,6 +72,9 @@ class DigestItem:
     agency: str | None = None
     deadline: datetime | None = None
     threshold: float | None = None
+    unit: DayType | None = None
+    left_seconds: float | None = None
+    """The stage clock's budget left in its unit (receipts written before it have none)."""
 
     @property
     def late_by(self) -> timedelta | None:
@@ -128,6 +132,10 @@ class DigestBook:
             agency=receipt.get("agency") if isinstance(receipt.get("agency"), str) else None,
             deadline=_instant(receipt.get("deadline")),
             threshold=float(threshold) if isinstance(threshold, int | float) else None,
+            unit=DayType(unit) if isinstance(unit := receipt.get("unit"), str) else None,
+            left_seconds=float(left)
+            if isinstance(left := receipt.get("left_seconds"), int | float)
+            else None,
         )
 
     def window(self, officer: str, start: datetime, end: datetime) -> list[DigestItem]:
@@ -231,7 +239,12 @@ def _what(item: DigestItem, words: DigestWords, policy: Policy) -> str:
 
 
 def _lateness(item: DigestItem, words: DigestWords, lang: str) -> str:
-    if item.late_by is not None:
+    left = item.left_seconds
+    if left is not None and left < 0:
+        return words.late.format(late=format_time_in_unit(-left, item.unit, lang))
+    if left is not None and left > 0:
+        return words.left.format(left=format_time_in_unit(left, item.unit, lang))
+    if item.late_by is not None:  # a receipt from before the budget was kept: wall time
         return words.late.format(late=format_duration(item.late_by, lang))
     if item.remaining is not None:
         return words.left.format(left=format_duration(item.remaining, lang))
@@ -263,6 +276,7 @@ def render_digest(
     policy: Policy,
     case_url: str,
     recipient_role: str,
+    channel: str = "email",
 ) -> tuple[str, str]:
     """(subject, body) of the digest of local date ``day`` (window: the 24 hours before
     ``due``) in ``language`` (``id`` or ``en``; the words are in `consumers.notifier.texts`)."""
@@ -288,5 +302,5 @@ def render_digest(
         lines += _item_lines(i, item, w, lang, tz, policy, case_url)
     if escalated is not None:
         lines += [w.escalated.format(**fields), ""]
-    lines += words.footer
+    lines += footer_for(words, channel)
     return subject, "\n".join(lines) + "\n"

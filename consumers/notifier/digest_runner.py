@@ -3,8 +3,9 @@
 Called on every iteration of the notifier's loop, with or without events. Only when the directory
 enables the digest: each officer whose partition of ``cases.events`` this notifier owns gets it
 once per local date; the same receipts as alerts (key ``digest|<officer>|<date>``) are checked
-before sending and written after. Its lines come from the receipts of delivered alerts, so they
-survive a restart. Between due instants the check is one comparison with the clock.
+before sending and written after, and a target that fails leaves it pending for the retrier,
+as an alert (`consumers.notifier.dispatch`). Its lines come from the receipts of delivered
+alerts, so they survive a restart. Between due instants the check is one comparison with the clock.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from datetime import date, datetime, timedelta
 from aiokafka import TopicPartition
 
 from consumers.notifier.clients import Assigned
-from consumers.notifier.context import NotifierContext, failure_detail
-from consumers.notifier.delivery import Outcome
+from consumers.notifier.context import NotifierContext
 from consumers.notifier.digest import (
     count_escalated,
     digest_key,
@@ -28,6 +28,7 @@ from consumers.notifier.digest import (
     render_digest,
 )
 from consumers.notifier.directory import Officer, Target
+from consumers.notifier.dispatch import Dispatcher, Letter
 from consumers.notifier.receipts import digest_receipt
 from consumers.topics import partition_for
 
@@ -62,11 +63,13 @@ class DigestRunner:
     def __init__(
         self,
         context: NotifierContext,
+        dispatcher: Dispatcher,
         *,
         catch_up: Callable[[], Awaitable[None]],
         events_topic: str,
     ) -> None:
         self.context = context
+        self.dispatcher = dispatcher
         self.directory = context.directory
         self.policy = context.policy
         self.clock = context.clock
@@ -136,68 +139,52 @@ class DigestRunner:
         )
         if not items:
             return  # a quiet day: no digest
-        subject, body = render_digest(
-            items,
-            escalated,
-            day=due.day,
-            due=due.instant,
-            tz=due.tz,
-            language=self.directory.language_for(officer),
-            policy=self.policy,
-            case_url=self.directory.case_url,
-            recipient_role=officer.role,
-        )
-        digest = _Digest(due, subject, body, len(items))
         for target in self.directory.targets(officer):
             if self.receipts.handled(due.key, target.id):
                 self.stats.duplicates_skipped += 1
                 continue
-            await self._digest_target(digest, target)
+            subject, body = render_digest(
+                items,
+                escalated,
+                day=due.day,
+                due=due.instant,
+                tz=due.tz,
+                language=self.directory.language_for(officer),
+                policy=self.policy,
+                case_url=self.directory.case_url,
+                recipient_role=officer.role,
+                channel=target.channel,
+            )
+            await self._digest_target(_Digest(due, subject, body, len(items)), target)
 
     async def _digest_target(self, digest: _Digest, target: Target) -> None:
-        what = f"the digest for {target.label}"
-        outcome = await self.context.deliver(target, digest.subject, digest.body, "info", what=what)
-        await self._settle(digest, target, outcome)
-
-    async def _settle(self, digest: _Digest, target: Target, outcome: Outcome) -> None:
         due = digest.due
-        if outcome.delivered:
-            self.stats.digests += 1
-            self.stats.count_delivery(target.channel)
-            log.info(
-                "delivered the digest of %s (%d alerts) to %s (%s)",
-                due.day,
-                digest.count,
-                due.officer.id,
-                target.label,
-            )
-        else:
-            self.stats.deadlettered += 1
-            log.warning(
-                "dead-lettering the digest %s for %s: %s", due.key, target.label, outcome.reason
-            )
-            summary = {
-                "key": due.key,
-                "officer": due.officer.id,
-                "date": str(due.day),
-                "alerts": digest.count,
-            }
-            await self.outbox.deadletter(
-                due.key.encode(),
-                json.dumps(summary, separators=(",", ":")).encode(),
-                "notification_failed",
-                failure_detail(target, outcome),
-            )
         receipt = digest_receipt(
             due.key,
             target=target.id,
             officer=due.officer.id,
             channel=target.channel,
-            delivered=outcome.delivered,
-            attempts=outcome.attempts,
+            delivered=True,
+            attempts=0,
             day=due.day,
             due=due.instant,
             alerts=digest.count,
             recorded_at=self.clock(),
         )
-        await self.outbox.write_receipt(receipt)
+        # What a dead letter of a digest carries: no event, a summary of the digest.
+        summary = {
+            "key": due.key,
+            "officer": due.officer.id,
+            "date": str(due.day),
+            "alerts": digest.count,
+        }
+        letter = Letter(
+            target=target,
+            subject=digest.subject,
+            body=digest.body,
+            severity="info",
+            receipt=receipt,
+            owner=due.officer.id,
+            original=json.dumps(summary, separators=(",", ":")).encode(),
+        )
+        await self.dispatcher.first(letter)

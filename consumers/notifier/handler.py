@@ -1,24 +1,26 @@
 """One event of ``cases.events`` in, alerts to officers out: `AlertHandler.handle`.
 
 For each alerting event (see `consumers.notifier.alerts`), for each officer and each of their
-targets whose (key, target) has no receipt: render, deliver with retries, then write the receipt
-(awaited) right away, before the next target. A target that still fails after the retries goes to
-``deadletter`` (the event's bytes, the reason in headers) and gets a receipt with outcome
-``deadlettered``, so a restart does not retry it forever. An event that cannot be read is
-dead-lettered with the parser's reason.
+targets whose (key, target) has no receipt and is not pending: render, and hand the letter to
+`consumers.notifier.dispatch.Dispatcher.first` (delivered, pending for the retrier, or, for a
+permanently invalid target, dead-lettered), which writes its record (awaited) before the next
+target. An event that cannot be read is dead-lettered with the parser's reason.
+
+A replayed event (``aduan deadletter replay``: header ``aduan.replayed_from``) tries again the
+targets it was dead-lettered for; a delivered one is never sent again.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from consumers.deadletter import REPLAYED_FROM
 from consumers.notifier.alerts import Alert, plan_alert, render
 from consumers.notifier.context import NotifierContext
-from consumers.notifier.delivery import Outcome
 from consumers.notifier.directory import Officer, Target
+from consumers.notifier.dispatch import Dispatcher, Letter
 from consumers.notifier.receipts import alert_receipt
 from workflow.codec import InvalidMessage, parse_event
 
@@ -27,20 +29,14 @@ log = logging.getLogger("aduan.notifier")
 __all__ = ["AlertHandler"]
 
 
-@dataclass(frozen=True)
-class _Letter:
-    """One rendered alert for one officer."""
-
-    alert: Alert
-    officer: Officer
-    subject: str
-    body: str
-    severity: str
+def _replayed(record: Any) -> bool:
+    return any(name == REPLAYED_FROM for name, _ in (getattr(record, "headers", None) or ()))
 
 
 class AlertHandler:
-    def __init__(self, context: NotifierContext) -> None:
+    def __init__(self, context: NotifierContext, dispatcher: Dispatcher) -> None:
         self.context = context
+        self.dispatcher = dispatcher
         self.settings = context.settings
         self.directory = context.directory
         self.policy = context.policy
@@ -83,6 +79,7 @@ class AlertHandler:
 
     async def _invalid(self, record: Any, exc: InvalidMessage) -> None:
         self.stats.invalid_events += 1
+        self.stats.count_deadletter(str(exc.reason))
         log.warning(
             "dead-lettering an invalid event at %s[%s]@%s: %s",
             record.topic,
@@ -101,64 +98,51 @@ class AlertHandler:
         return alert.occurred_at - last < gap and alert.key not in self.receipts.keys
 
     async def _alert_officer(self, alert: Alert, officer: Officer, record: Any) -> None:
-        language = self.directory.language_for(officer)
-        subject, body = render(alert, language, self.policy, self.directory.case_url, officer.role)
-        severity = "warning" if alert.kind == "warning" else "failure"
-        letter = _Letter(alert, officer, subject, body, severity)
+        again = _replayed(record)
         for target in self.directory.targets(officer):
-            if self.receipts.handled(alert.key, target.id):
+            if self.receipts.handled(alert.key, target.id) and not (
+                again and self.receipts.open_again(alert.key, target.id)
+            ):
                 self.stats.duplicates_skipped += 1
                 continue
-            outcome = await self.context.deliver(
-                target, subject, body, severity, what=f"{target.label} for {alert.case_id}"
-            )
-            await self._settle(letter, target, outcome, record)
+            await self.dispatcher.first(self._letter(alert, officer, target, record))
 
-    async def _settle(self, letter: _Letter, target: Target, outcome: Outcome, record: Any) -> None:
-        """Count and receipt one target's outcome (dead-lettering it if it failed)."""
-        alert = letter.alert
-        if outcome.delivered:
-            self.stats.delivered += 1
-            self.stats.count_delivery(target.channel)
-            log.info(
-                "delivered %s %s L%d to %s (%s)",
-                alert.kind,
-                alert.case_id,
-                alert.level,
-                letter.officer.id,
-                target.label,
-            )
-        else:
-            self.stats.deadlettered += 1
-            log.warning(
-                "dead-lettering %s %s L%d for %s: %s",
-                alert.kind,
-                alert.case_id,
-                alert.level,
-                target.label,
-                outcome.reason,
-            )
-            await self.outbox.deadletter_record(
-                record,
-                "notification_failed",
-                f"{target.id} ({target.label}) after {outcome.attempts} attempts: {outcome.reason}",
-            )
+    def _letter(self, alert: Alert, officer: Officer, target: Target, record: Any) -> Letter:
+        """The alert rendered for ``target`` (its language, its channel's footer)."""
+        subject, body = render(
+            alert,
+            self.directory.language_for(officer),
+            self.policy,
+            self.directory.case_url,
+            officer.role,
+            target.channel,
+        )
         receipt = alert_receipt(
             alert,
             target=target.id,
-            officer=letter.officer.id,
+            officer=officer.id,
             channel=target.channel,
-            outcome="delivered" if outcome.delivered else "deadlettered",
-            attempts=outcome.attempts,
+            outcome="delivered",
+            attempts=0,
             recorded_at=self.context.clock(),
         )
-        await self.outbox.write_receipt(receipt)
+        return Letter(
+            target=target,
+            subject=subject,
+            body=body,
+            severity="warning" if alert.kind == "warning" else "failure",
+            receipt=receipt,
+            owner=alert.case_id,
+            original=record.value,
+            source=(record.topic, record.partition, record.offset),
+        )
 
     async def _no_recipients(self, alert: Alert, record: Any) -> None:
         if self.receipts.handled(alert.key, "-"):
             self.stats.duplicates_skipped += 1
             return
         self.stats.no_recipients += 1
+        self.stats.count_deadletter("no_recipients")
         role = "liaison" if alert.kind == "warning" else f"level {alert.level}"
         await self.outbox.deadletter_record(
             record,

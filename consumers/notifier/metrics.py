@@ -1,4 +1,10 @@
-"""``aduan_notifications_total{outcome}`` for the notifier, read from its counters at scrape time.
+"""The notifier's metrics, read from its counters and its receipts at scrape time.
+
+* ``aduan_notifications_total{outcome}``: deliveries by outcome;
+* ``aduan_messages_deadlettered_total{source="notifier",reason}``: its dead letters, in the same
+  counter as the engine's (whose series have no ``source``); sum them for every dead letter;
+* ``aduan_notifications_pending``, ``aduan_notifications_oldest_pending_seconds``: deliveries
+  pending as the receipts topic says (every notifier of a group reports the same view: use max).
 
 A collector rather than increments sprinkled through the delivery code: the notifier already counts
 every outcome in `NotifierStats`, so the metric cannot disagree with them.
@@ -6,20 +12,24 @@ every outcome in `NotifierStats`, so the metric cannot disagree with them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from consumers.notifier.stats import NotifierStats
 
+Pending = Callable[[], tuple[int, float]]
+"""(deliveries pending, age of the oldest in seconds)."""
+
 
 class NotifierCollector(Collector):
-    def __init__(self, stats: NotifierStats) -> None:
+    def __init__(self, stats: NotifierStats, pending: Pending | None = None) -> None:
         self._stats = stats
+        self._pending = pending
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         stats = self._stats
         family = CounterMetricFamily(
             "aduan_notifications",
@@ -32,9 +42,27 @@ class NotifierCollector(Collector):
         family.add_metric(["duplicate"], stats.duplicates_skipped)
         family.add_metric(["other"], stats.no_recipients + stats.invalid_events)
         yield family
+        dead = CounterMetricFamily(
+            "aduan_messages_deadlettered",
+            "Messages sent to the deadletter topic, by source and reason.",
+            labels=["source", "reason"],
+        )
+        for reason, count in sorted(stats.deadletters.items()):
+            dead.add_metric(["notifier", reason], count)
+        yield dead
+        if self._pending is not None:
+            count, oldest = self._pending()
+            yield GaugeMetricFamily(
+                "aduan_notifications_pending", "Deliveries pending (to be retried).", value=count
+            )
+            yield GaugeMetricFamily(
+                "aduan_notifications_oldest_pending_seconds",
+                "Age of the oldest pending delivery in seconds (0 when none).",
+                value=oldest,
+            )
 
 
-def notifier_registry(stats: NotifierStats) -> CollectorRegistry:
+def notifier_registry(stats: NotifierStats, pending: Pending | None = None) -> CollectorRegistry:
     registry = CollectorRegistry()
-    registry.register(NotifierCollector(stats))
+    registry.register(NotifierCollector(stats, pending))
     return registry

@@ -6,6 +6,7 @@ notifier moves on; a receipt written here is also applied to the in-memory `Rece
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from consumers.deadletter import SourceRecord, deadletter_headers
@@ -13,7 +14,16 @@ from consumers.notifier.clients import NotifierClients
 from consumers.notifier.receipts import ReceiptStore, encode_receipt
 from consumers.notifier.settings import NotifierTopics
 
-__all__ = ["Outbox"]
+__all__ = ["Outbox", "RecordSource"]
+
+
+@dataclass(frozen=True)
+class RecordSource:
+    """Where a record was read from, remembered after the record itself is gone."""
+
+    topic: str
+    partition: int
+    offset: int
 
 
 class Outbox:
@@ -32,6 +42,18 @@ class Outbox:
     async def deadletter_record(self, record: Any, reason: str, detail: str) -> None:
         """Dead-letter a consumed record: its own key and bytes, its source in headers."""
         await self.deadletter(record.key, record.value, reason, detail, source=record)
+
+    async def deadletter_at(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        reason: str,
+        detail: str,
+        source: tuple[str, int, int] | None,
+    ) -> None:
+        """Dead-letter ``value`` read from ``source`` (topic, partition, offset), if known."""
+        where = RecordSource(*source) if source is not None else None
+        await self.deadletter(key, value, reason, detail, source=where)
 
     async def deadletter(
         self,

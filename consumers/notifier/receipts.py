@@ -4,6 +4,10 @@
 this notifier writes (and, on catch-up, those another notifier wrote). `alert_receipt` and
 `digest_receipt` build the records; their format is read back by `ReceiptStore.apply` and by
 `consumers.notifier.digest.DigestBook`, so it is the contract between runs.
+
+Outcomes: ``delivered``, ``deadlettered`` (a permanently invalid target), ``no_recipients``
+settle a (key, target) for good; ``pending`` (`consumers.notifier.pending`) keeps it open until
+one of those follows. A ``retry`` record is an operator's request to retry pending ones now.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 from consumers.notifier.alerts import Alert
 from consumers.notifier.digest import DigestBook
+from consumers.notifier.pending import PENDING, RETRY, PendingEntry, RetryRequest
 
 log = logging.getLogger("aduan.notifier")
 
@@ -27,6 +32,12 @@ class ReceiptStore:
     """What the receipts topic says has been handled (rebuilt from the topic at start)."""
 
     done: set[tuple[str, str]] = field(default_factory=set)
+    """Settled (key, target) pairs: delivered, dead-lettered or without recipients."""
+    deadlettered: set[tuple[str, str]] = field(default_factory=set)
+    """The settled pairs whose target was dead-lettered (a replayed event retries them)."""
+    pending: dict[tuple[str, str], PendingEntry] = field(default_factory=dict)
+    forced: set[str] = field(default_factory=set)
+    """Targets an operator asked to retry now (taken by the retrier)."""
     keys: set[str] = field(default_factory=set)
     last_reminder: dict[str, datetime] = field(default_factory=dict)
     book: DigestBook = field(default_factory=DigestBook)
@@ -37,7 +48,26 @@ class ReceiptStore:
             return
         try:
             receipt = json.loads(value)
-            self.done.add((receipt["key"], receipt["target"]))
+            if receipt.get("outcome") == RETRY:
+                self._retry(RetryRequest(str(receipt["key"])))
+                return
+            pair = (receipt["key"], receipt["target"])
+            if receipt.get("outcome") == PENDING:
+                # A late pending record never reopens a delivery; a dead-lettered target that
+                # a replayed event tried again (and failed for now) is pending again.
+                if pair in self.done and pair not in self.deadlettered:
+                    return
+                self.done.discard(pair)
+                self.deadlettered.discard(pair)
+                self.pending[pair] = PendingEntry.of(receipt)
+                self.keys.add(receipt["key"])
+                return
+            self.pending.pop(pair, None)
+            self.done.add(pair)
+            if receipt.get("outcome") == "deadlettered":
+                self.deadlettered.add(pair)
+            else:
+                self.deadlettered.discard(pair)
             self.keys.add(receipt["key"])
             if receipt.get("kind") == "reminder" and receipt.get("outcome") == "delivered":
                 at = datetime.fromisoformat(receipt["occurred_at"])
@@ -49,7 +79,15 @@ class ReceiptStore:
             log.warning("ignoring an unreadable receipt")
 
     def handled(self, key: str, target: str) -> bool:
-        return (key, target) in self.done
+        """Settled or pending: nothing to send for it now (the retrier owns a pending one)."""
+        return (key, target) in self.done or (key, target) in self.pending
+
+    def open_again(self, key: str, target: str) -> bool:
+        """Whether a replayed event may try (key, target) again: it was dead-lettered."""
+        return (key, target) in self.deadlettered
+
+    def _retry(self, request: RetryRequest) -> None:
+        self.forced.update(e.target for e in self.pending.values() if request.matches(e))
 
 
 def encode_receipt(value: dict[str, Any]) -> tuple[bytes, bytes]:
@@ -86,6 +124,9 @@ def alert_receipt(
         "agency": alert.agency,
         "deadline": alert.deadline.isoformat() if alert.deadline else None,
         "threshold": alert.threshold,
+        # The stage clock's unit and budget left, so the digest says it in office time too.
+        "unit": alert.unit.value if alert.unit is not None else None,
+        "left_seconds": alert.left_seconds,
     }
 
 

@@ -102,7 +102,7 @@ def serve(
         return
     bootstrap = ",".join(notifier.engine.kafka_bootstrap)
     say(f"aduan notifier: {notifier.topics.events} on {bootstrap}")
-    registry = notifier_registry(notifier.stats)
+    registry = notifier_registry(notifier.stats, notifier.pending)
     broker = BrokerLink(
         "notifier",
         notifier.engine.kafka_bootstrap,

@@ -7,23 +7,30 @@ group, ``read_committed``):
    (`consumers.notifier.side_topics`): the (idempotency key, target) pairs already handled, the
    time of each case's last reminder, and each case's agencies and escalation level.
 2. Fetch a batch of events; catch the receipts and snapshots up to their end offsets.
-3. Hand each event to `consumers.notifier.handler.AlertHandler`: deliver, receipt, dead-letter.
+3. Hand each event to `consumers.notifier.handler.AlertHandler`: one attempt per target, then a
+   receipt, a pending record, or (a permanently invalid target) a dead letter.
 4. Commit the input offsets of the batch.
 5. On every iteration (with or without events): send the daily digests that have come due
-   (`consumers.notifier.digest_runner`).
+   (`consumers.notifier.digest_runner`); about once a second, catch the receipts up (an
+   operator's retry request, another notifier's receipts).
 
-Guarantee: at least once per (case, kind, level) and target, and no duplicate after a restart,
-a redelivery or a rebalance, except in one window: the notifier dies after a target accepted
-the message and before the receipt write was acknowledged (a few milliseconds per target). That
-one target then gets the alert again after the restart. Delivery and receipt cannot be made
-atomic with an SMTP server or a webhook; writing each receipt immediately (not per batch) keeps
-the window to one target.
+Beside the loop, `consumers.notifier.retrier.Retrier` retries the pending deliveries, per target,
+with capped backoff (``backoff_cap``, default every 5 minutes at the longest), until delivered.
+
+Guarantee: at least once per (case, kind, level) and target, whatever the outage and however
+often the notifier restarts meanwhile (a pending delivery is a record on the receipts topic), and
+no duplicate after a restart, a redelivery or a rebalance, except in one window: the notifier
+dies after a target accepted the message and before the receipt write was acknowledged (a few
+milliseconds per target). That one target then gets the alert again after the restart. Delivery
+and receipt cannot be made atomic with an SMTP server or a webhook; writing each receipt
+immediately (not per batch) keeps the window to one target.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -35,9 +42,11 @@ from consumers.notifier.context import NotifierContext
 from consumers.notifier.delivery import AppriseSender, Sender
 from consumers.notifier.digest_runner import DigestRunner
 from consumers.notifier.directory import Directory
+from consumers.notifier.dispatch import Dispatcher
 from consumers.notifier.handler import AlertHandler
 from consumers.notifier.outbox import Outbox
 from consumers.notifier.receipts import ReceiptStore
+from consumers.notifier.retrier import Retrier, oldest_pending_seconds
 from consumers.notifier.settings import NotifierSettings, NotifierTopics
 from consumers.notifier.side_topics import CaseBook, SideTopics
 from consumers.notifier.stats import NotifierStats, write_stats
@@ -47,6 +56,9 @@ from workflow.policy import Policy
 log = logging.getLogger("aduan.notifier")
 
 __all__ = ["Notifier", "wall_clock"]
+
+CATCH_UP_EVERY = 1.0
+"""Seconds between catch-ups of the side topics while no events come."""
 
 
 def wall_clock() -> datetime:
@@ -95,10 +107,22 @@ class Notifier:
             cases=self.cases,
             outbox=self.outbox,
         )
-        self.handler = AlertHandler(context)
+        self.dispatcher = Dispatcher(context)
+        self.handler = AlertHandler(context, self.dispatcher)
         self.digests = DigestRunner(
-            context, catch_up=self.side.catch_up, events_topic=self.topics.events
+            context, self.dispatcher, catch_up=self.side.catch_up, events_topic=self.topics.events
         )
+        self.retrier = Retrier(
+            context,
+            self.dispatcher,
+            events=lambda: self.clients.events,
+            events_topic=self.topics.events,
+        )
+
+    def pending(self) -> tuple[int, float]:
+        """(deliveries pending, age in seconds of the oldest), as the receipts say."""
+        entries = list(self.receipts.pending.values())
+        return len(entries), oldest_pending_seconds(entries, self.clock())
 
     @property
     def group_id(self) -> str:
@@ -118,16 +142,20 @@ class Notifier:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         consumer = self.clients.events
+        caught_up = time.monotonic()
+        written = ""
         while not stop.is_set():
             batch = await consumer.getmany(
                 timeout_ms=self.settings.poll_ms, max_records=self.settings.batch_max
             )
             if batch:
                 await self._handle_batch(consumer, batch)
-            sent = self.stats.digests + self.stats.deadlettered
+                caught_up = time.monotonic()
+            elif time.monotonic() - caught_up >= CATCH_UP_EVERY:
+                await self.side.catch_up()
+                caught_up = time.monotonic()
             await self.digests.run_due(consumer)
-            if batch or sent != self.stats.digests + self.stats.deadlettered:
-                write_stats(self.stats, self.settings.stats_file)
+            written = write_stats(self.stats, self.settings.stats_file, unless=written)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -143,7 +171,12 @@ class Notifier:
             await self.clients.join_group()
             self.ready.set()
             write_stats(self.stats, self.settings.stats_file)
-            await self._loop(stop)
+            retrier = asyncio.create_task(self.retrier.run(stop))
+            try:
+                await self._loop(stop)
+            finally:
+                stop.set()
+                await retrier
         finally:
             await self.clients.stop()
             write_stats(self.stats, self.settings.stats_file)

@@ -8,7 +8,6 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from consumers.notifier.delivery import RetryPolicy
 from consumers.settings import EngineSettings
 
 __all__ = ["NotifierSettings", "NotifierTopics"]
@@ -25,11 +24,14 @@ class NotifierSettings(BaseSettings):
         default=Path("deploy/notifier/officers.yaml"), description="The officer directory."
     )
     group_id: str = Field(default="aduan-notifier", description="Consumer group on cases.events.")
-    max_attempts: int = Field(default=8, ge=1, description="Attempts per target at most.")
-    backoff_base: float = Field(default=0.5, gt=0, description="First retry delay (seconds).")
-    backoff_cap: float = Field(default=8.0, gt=0, description="Longest retry delay (seconds).")
-    give_up_after: float = Field(
-        default=60.0, gt=0, description="Seconds of retrying one target before dead-lettering."
+    backoff_base: float = Field(
+        default=0.5, gt=0, description="Delay before a failing target's first retry (seconds)."
+    )
+    backoff_cap: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest delay between two retries of a failing target (seconds): a pending "
+        "delivery is retried at least this often, for as long as it takes.",
     )
     reminder_min_interval_hours: float = Field(
         default=24.0,
@@ -42,15 +44,6 @@ class NotifierSettings(BaseSettings):
     stats_file: Path | None = Field(
         default=None, description="If set, the counters are written here (JSON) after each batch."
     )
-
-    @property
-    def retry(self) -> RetryPolicy:
-        return RetryPolicy(
-            max_attempts=self.max_attempts,
-            base=self.backoff_base,
-            cap=self.backoff_cap,
-            give_up_after=self.give_up_after,
-        )
 
 
 @dataclass(frozen=True)

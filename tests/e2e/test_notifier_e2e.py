@@ -87,9 +87,8 @@ def test_a_silent_agency_alerts_its_head_by_email_without_the_confidential_repor
                 assert secret not in text
         # The 50% and 75% warnings went to the liaison, each once.
         liaison = [m for _, r, m in sink.messages if "penghubung" in r[0]]
-        assert sorted(m["subject"][:28] for m in liaison) == sorted(
-            {m["subject"][:28] for m in liaison}
-        )
+        subjects = [str(m["subject"]) for m in liaison]
+        assert sorted(subjects) == sorted(set(subjects))
         assert len(liaison) >= 2
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
             exposition = r.read().decode()

@@ -159,7 +159,7 @@ class InProcess:
     ) -> None:
         engine = EngineSettings(kafka_bootstrap=[topics.bootstrap], topic_prefix=topics.prefix)
         notifier_settings = NotifierSettings(
-            **{"backoff_base": 0.2, "backoff_cap": 2.0, "give_up_after": 30.0, **settings}
+            **{"backoff_base": 0.2, "backoff_cap": 2.0, **settings}
         )
         extra = {"clock": clock} if clock is not None else {}
         self.notifier = Notifier(
@@ -223,19 +223,21 @@ def test_an_escalation_reaches_the_officers_by_email_and_webhook_once(
         }
         assert {sender for sender, _, _ in sink.messages} == {"aduan@malukutengahkab.go.id"}
         kadis = by_rcpt[("kadis.dinkes@malukutengahkab.go.id",)]
-        assert kadis["subject"] == f"[aduan] Eskalasi level 1 (Kepala OPD): {case}"
+        assert kadis["subject"] == f"[aduan] Eskalasi tingkat 1 (Kepala OPD): {case}"
         body = kadis.get_body(preferencelist=("plain",)).get_content()
-        assert "Instansi (OPD)  : Dinas Kesehatan (DINKES)" in body
-        assert "Tahap           : rencana tindak lanjut" in body
-        assert "Keterlambatan   : terlambat 7 hari" in body
+        assert "Instansi (OPD)     : Dinas Kesehatan (DINKES)" in body
+        assert "Tahap              : rencana tindak lanjut" in body
+        assert "Keterlambatan      : 40,5 jam kerja\r\n"  # Tue-Fri 32,5 h + Mon 8 h in body
         assert f"http://127.0.0.1:8080/v1/cases/{case}" in body
         warn = by_rcpt[("penghubung.dinkes@malukutengahkab.go.id",)]
-        assert warn["subject"].startswith("[aduan] Peringatan SLA 50%")
+        assert warn["subject"].startswith("[aduan] Peringatan batas waktu 50%")
         sekda = by_rcpt[("sekda@malukutengahkab.go.id",)]
         assert sekda["subject"].startswith("[aduan] Escalation level 2")  # English officer
         (hook,) = webhook.bodies
-        assert hook["title"] == f"[aduan] Eskalasi level 1 (Kepala OPD): {case}"
+        assert hook["title"] == f"[aduan] Eskalasi tingkat 1 (Kepala OPD): {case}"
         assert "Dinas Kesehatan" in hook["message"]
+        assert "mohon tidak membalas email ini" in body
+        assert "mohon tidak membalas" not in hook["message"]  # the no-reply line: email only
         assert hook["type"] == "failure"
 
         receipts = [
@@ -275,8 +277,8 @@ def test_smtp_down_for_10_seconds_then_back_gives_exactly_one_delivery(
     path = directory_file(tmp_path, port, webhook.port)
     case = "ADU-INTG-0000-0002"
     send_messages(kafka_topics["cases.state"], [(case.encode(), snapshot(level=2))])
-    # Up to 20 attempts, delays 0.1-2 s, giving up after 30 s: the outage fits in.
-    notifier = InProcess(kafka_topics, path, max_attempts=20)
+    # Retries of the pending delivery every 1-2 s at most (backoff_cap 2 s).
+    notifier = InProcess(kafka_topics, path)
     controller: Controller | None = None
     try:
         send_messages(kafka_topics["cases.events"], [(case.encode(), escalation(case, 2))])
@@ -302,9 +304,10 @@ def test_smtp_down_for_10_seconds_then_back_gives_exactly_one_delivery(
             controller.stop()
 
 
-def test_a_target_that_keeps_failing_is_deadlettered_and_counted(
+def test_a_failing_webhook_stays_pending_without_holding_up_the_email_then_delivers_once(
     kafka_topics: KafkaTopics, send_messages: Any, tmp_path: Path
 ) -> None:
+    # Before issue 14 this target was dead-lettered after its attempts and never delivered.
     hook = Webhook(fail=True)
     controller, sink = start_sink(port=free_port(), echo=False)
     try:
@@ -312,19 +315,24 @@ def test_a_target_that_keeps_failing_is_deadlettered_and_counted(
         case = "ADU-INTG-0000-0003"
         send_messages(kafka_topics["cases.state"], [(case.encode(), snapshot())])
         send_messages(kafka_topics["cases.events"], [(case.encode(), escalation(case, 1))])
-        notifier = InProcess(kafka_topics, path, max_attempts=3, backoff_base=0.1)
+        notifier = InProcess(kafka_topics, path, backoff_base=0.1, backoff_cap=0.5)
         try:
-            wait_for(lambda: notifier.notifier.stats.deadlettered >= 1, 20, "the dead letter")
+            wait_count(sink.messages, 1, 20, "the email of the same officer")
+            wait_for(lambda: notifier.notifier.stats.retried >= 3, 20, "retries of the webhook")
+            assert notifier.notifier.pending()[0] == 1
+            hook.fail = False  # the webhook is back
+            wait_count(hook.bodies, 1, 20, "the webhook delivery")
+            wait_for(lambda: notifier.notifier.pending()[0] == 0, 10, "nothing pending")
         finally:
             notifier.close()
-        assert len(sink.messages) == 1  # the email of the same officer went through
-        (dead,) = read_from(kafka_topics.bootstrap, kafka_topics["deadletter"], 1)
-        headers = {k: v.decode() for k, v in dead.headers}
-        assert headers["aduan.error.reason"] == "notification_failed"
-        assert headers["aduan.error.detail"].startswith("kadis/webhook (webhook 127.0.0.1:")
-        assert "after 3 attempts" in headers["aduan.error.detail"]
-        assert dead.value == escalation(case, 1)
-        assert notifier.notifier.stats.retried == 2
+        assert len(hook.bodies) == 1
+        assert len(sink.messages) == 1
+        assert notifier.notifier.stats.deadlettered == 0
+        # The email's receipt, the webhook's pending record, one record per retry after it.
+        n = 2 + notifier.notifier.stats.retried
+        records = read_from(kafka_topics.bootstrap, kafka_topics["notifications.receipts"], n)
+        outcomes = Counter(json.loads(r.value)["outcome"] for r in records)
+        assert outcomes == {"delivered": 2, "pending": n - 2}
     finally:
         controller.stop()
         hook.close()

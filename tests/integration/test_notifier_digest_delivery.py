@@ -122,15 +122,15 @@ def test_alerts_of_a_day_come_back_as_one_digest_per_officer_the_next_morning_on
         )
         body = body_of(kadis)
         assert "(21 Des 2026 07:30 WIT - 22 Des 2026 07:30 WIT): 1 pemberitahuan." in body
-        assert f"1. {case} - Eskalasi level 1 (Kepala OPD)\n" in body
-        assert "   Instansi (OPD)  : Dinas Kesehatan (DINKES)\n" in body
-        assert "   Tahap           : rencana tindak lanjut\n" in body
-        assert "   Keterlambatan   : terlambat 7 hari\n" in body
-        assert "   Dikirim         : 21 Des 2026 17:00 WIT\n" in body
+        assert f"1. {case} - Eskalasi tingkat 1 (Kepala OPD)\n" in body
+        assert "   Instansi (OPD)     : Dinas Kesehatan (DINKES)\n" in body
+        assert "   Tahap              : rencana tindak lanjut\n" in body
+        assert "   Keterlambatan      : 40,5 jam kerja\n" in body  # office time
+        assert "   Dikirim            : 21 Des 2026 17:00 WIT\n" in body
         assert f"http://127.0.0.1:8080/v1/cases/{case}" in body
         penghubung = digests[("penghubung.dinkes@malukutengahkab.go.id",)]
         assert penghubung["subject"].endswith(": 1 pemberitahuan, 0 pengaduan masih dieskalasi")
-        assert f"1. {case} - Peringatan SLA 50%\n" in body_of(penghubung)
+        assert f"1. {case} - Peringatan batas waktu 50%\n" in body_of(penghubung)
         sekda = digests[("sekda@malukutengahkab.go.id",)]
         assert sekda["subject"] == (
             "[aduan] Daily digest 22 Dec 2026: 1 alert, 1 complaint still escalated"

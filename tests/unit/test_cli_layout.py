@@ -36,6 +36,7 @@ def test_every_group_is_registered_in_the_familiar_help_order() -> None:
         "schema",
         "case",
         "events",
+        "deadletter",
     ]
 
 
@@ -45,6 +46,7 @@ def test_sub_groups_keep_their_commands() -> None:
         ("schema", ["export"]),
         ("case", ["show", "history"]),
         ("events", ["tail"]),
+        ("deadletter", ["list", "show", "replay"]),
     ):
         result = CliRunner().invoke(app, [group, "--help"])
         assert result.exit_code == 0, result.output

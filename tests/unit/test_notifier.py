@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from consumers.notifier.alerts import CaseInfo, format_duration, plan_alert, render
-from consumers.notifier.delivery import DeliveryFailed, RetryPolicy, deliver
-from consumers.notifier.directory import DirectoryError, Target, load_directory
+from consumers.notifier.alerts import (
+    CaseInfo,
+    format_duration,
+    format_office_time,
+    plan_alert,
+    render,
+)
+from consumers.notifier.delivery import Backoff
+from consumers.notifier.directory import DirectoryError, load_directory
 from workflow.events import (
     CaseEscalated,
     CaseEscalatedPayload,
@@ -149,19 +155,26 @@ def test_an_escalation_is_planned_for_the_stage_agency_and_says_how_late() -> No
     assert alert is not None
     assert (alert.kind, alert.level, alert.agency) == ("escalation", 2, "DINKES")
     assert alert.key == "ADU-TEST-0000-0001|escalation|L2"
-    assert alert.late_by == timedelta(days=3)
+    # Three working days late (Tue-Thu, 08:00-16:00): lateness in office time, not wall time.
+    assert alert.left_seconds == -24 * 3600
     subject, body = render(alert, "id", POLICY, "http://gw/v1/cases/{tracking}", "Sekda")
     assert subject == (
-        "[aduan] Eskalasi level 2 (Sekretaris Daerah / Inspektorat): ADU-TEST-0000-0001"
+        "[aduan] Eskalasi tingkat 2 (Sekretaris Daerah / Inspektorat): ADU-TEST-0000-0001"
     )
-    assert "Instansi (OPD)  : Dinas Kesehatan (DINKES)" in body
-    assert "Tahap           : rencana tindak lanjut" in body
-    assert "Tenggat         : 14 Des 2026 16:00 WIT" in body
-    assert "Keterlambatan   : terlambat 3 hari" in body
+    assert "dieskalasi ke tingkat 2" in body
+    assert "Instansi (OPD)     : Dinas Kesehatan (DINKES)" in body
+    assert "Tahap              : rencana tindak lanjut" in body
+    assert "Tenggat tahap      : 14 Des 2026 16:00 WIT" in body
+    assert "Keterlambatan      : 24 jam kerja\n" in body  # not "terlambat" twice
+    assert "Waktu pemberitahuan: 17 Des 2026 16:00 WIT" in body
+    assert "mohon tidak membalas email ini" in body
     assert "http://gw/v1/cases/ADU-TEST-0000-0001" in body
     subject_en, body_en = render(alert, "en", POLICY, "http://gw/v1/cases/{tracking}", "Sekda")
     assert subject_en.startswith("[aduan] Escalation level 2")
-    assert "Lateness        : 3 days late" in body_en
+    assert "Lateness           : 24 office hours" in body_en
+    _, on_chat = render(alert, "id", POLICY, "x/{tracking}", "Sekda", channel="chat")
+    assert "mohon tidak membalas" not in on_chat  # the no-reply footer is for email only
+    assert "Identitas pelapor tidak dicantumkan" in on_chat
 
 
 def test_a_verification_warning_goes_by_the_triage_desk_and_shows_time_left() -> None:
@@ -187,8 +200,12 @@ def test_a_verification_warning_goes_by_the_triage_desk_and_shows_time_left() ->
     assert later is not None
     assert later.key == alert.key
     subject, body = render(alert, "id", POLICY, "x/{tracking}", "Admin")
-    assert subject == "[aduan] Peringatan SLA 50%: ADU-TEST-0000-0002 - verifikasi dan disposisi"
-    assert "Sisa waktu      : 6 hari 4 jam" in body
+    assert subject == (
+        "[aduan] Peringatan batas waktu 50%: ADU-TEST-0000-0002 - verifikasi dan disposisi"
+    )
+    assert "telah menggunakan 50% dari batas waktu." in body
+    # Issue 14 finding 3: this read "6 hari 4 jam" (wall time) for office time left.
+    assert "Sisa waktu         : 36,5 jam kerja\n" in body  # 47.5 h budget, 11 h used
 
 
 def test_other_events_are_not_alerted() -> None:
@@ -217,46 +234,34 @@ def test_durations_read_naturally() -> None:
 
 
 def test_backoff_grows_with_jitter_and_stays_under_the_cap() -> None:
-    policy = RetryPolicy(base=0.5, cap=4.0)
+    policy = Backoff(base=0.5, cap=4.0)
     rng = random.Random(7)
-    for retry, upper in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)]:
+    for retry, upper in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0), (500, 4.0)]:
         delays = {policy.delay(retry, rng) for _ in range(50)}
         assert all(upper / 2 <= d <= upper for d in delays)
         assert len(delays) > 1  # jitter
 
 
-class Flaky:
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.calls = 0
-
-    async def send(self, target: Target, subject: str, body: str, severity: str) -> None:
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise DeliveryFailed("connection refused")
-
-
-TARGET = Target(officer="a", channel="email", url="mailto://x", label="email a@x")
-
-
-async def no_sleep(_: float) -> None:
-    return None
-
-
-async def test_deliver_retries_until_it_succeeds_then_gives_up_after_max_attempts() -> None:
-    retries: list[int] = []
-    ok = await deliver(
-        Flaky(3),
-        TARGET,
-        "s",
-        "b",
-        "info",
-        RetryPolicy(max_attempts=5),
-        sleep=no_sleep,
-        on_retry=lambda n, _: retries.append(n),
+def test_an_escalation_shows_the_deadline_of_the_level_it_reached() -> None:
+    due = datetime.fromisoformat("2026-12-22T16:00:00+09:00")
+    event = escalated(1, datetime.fromisoformat("2026-12-17T16:00:00+09:00"))
+    timers = event.payload.timers.model_copy(update={"escalation_due_at": due})
+    event = event.model_copy(
+        update={"payload": event.payload.model_copy(update={"timers": timers})}
     )
-    assert (ok.delivered, ok.attempts, retries) == (True, 4, [1, 2, 3])
-    failed = await deliver(
-        Flaky(99), TARGET, "s", "b", "info", RetryPolicy(max_attempts=3), sleep=no_sleep
-    )
-    assert (failed.delivered, failed.attempts, failed.reason) == (False, 3, "connection refused")
+    info = CaseInfo(agency="DINKES", triage_agency="SETDA-TRIASE")
+    alert = plan_alert(event, info, 1, POLICY)
+    assert alert is not None
+    assert alert.level_deadline == due
+    _, body = render(alert, "id", POLICY, "x/{tracking}", "Kepala OPD")
+    assert "Tenggat tahap      : 14 Des 2026 16:00 WIT\n" in body
+    assert "Tenggat tingkat 1  : 22 Des 2026 16:00 WIT\n" in body
+    _, body_en = render(alert, "en", POLICY, "x/{tracking}", "Kepala OPD")
+    assert "Level 1 deadline   : 22 Dec 2026 16:00 WIT\n" in body_en
+
+
+def test_office_time_reads_in_office_hours_with_the_languages_decimal_mark() -> None:
+    assert format_office_time(15.5 * 3600, "id") == "15,5 jam kerja"
+    assert format_office_time(15.5 * 3600, "en") == "15.5 office hours"
+    assert format_office_time(8 * 3600, "id") == "8 jam kerja"
+    assert format_office_time(40 * 60, "id") == "40 menit kerja"

@@ -31,7 +31,7 @@ from consumers.notifier.settings import NotifierSettings
 from consumers.settings import EngineSettings
 from tests.unit.notifier_memory import MemoryClients
 from workflow.policy import load_policy
-from workflow.sla import Stage
+from workflow.sla import DayType, Stage
 
 POLICY = load_policy()
 WIT = "Asia/Jayapura"
@@ -210,14 +210,14 @@ def test_the_digest_is_written_in_indonesian() -> None:
     )
     assert body.startswith("Yth. Kepala OPD,\n")
     assert "(21 Des 2026 07:30 WIT - 22 Des 2026 07:30 WIT): 2 pemberitahuan." in body
-    assert f"1. {CASE_B} - Peringatan SLA 50%\n" in body
-    assert f"2. {CASE_A} - Eskalasi level 1 (Kepala OPD)\n" in body
-    assert "   Instansi (OPD)  : Dinas Kesehatan (DINKES)\n" in body
-    assert "   Tahap           : rencana tindak lanjut\n" in body
-    assert "   Keterlambatan   : terlambat 7 hari\n" in body
-    assert "   Keterlambatan   : sisa 2 hari\n" in body
-    assert "   Dikirim         : 21 Des 2026 17:00 WIT\n" in body
-    assert f"   Lihat pengaduan : http://aduan.example/kasus/{CASE_A}\n" in body
+    assert f"1. {CASE_B} - Peringatan batas waktu 50%\n" in body
+    assert f"2. {CASE_A} - Eskalasi tingkat 1 (Kepala OPD)\n" in body
+    assert "   Instansi (OPD)     : Dinas Kesehatan (DINKES)\n" in body
+    assert "   Tahap              : rencana tindak lanjut\n" in body
+    assert "   Keterlambatan      : 7 hari\n" in body
+    assert "   Keterlambatan      : sisa 2 hari\n" in body
+    assert "   Dikirim            : 21 Des 2026 17:00 WIT\n" in body
+    assert f"   Lihat pengaduan    : http://aduan.example/kasus/{CASE_A}\n" in body
     assert "Pengaduan yang sampai kepada Anda dan masih dieskalasi: 2\n" in body
     assert "Identitas pelapor tidak dicantumkan" in body
 
@@ -237,8 +237,8 @@ def test_the_digest_is_written_in_english_for_an_english_officer() -> None:
     assert subject == "[aduan] Daily digest 22 Dec 2026: 1 alert, 1 complaint still escalated"
     assert body.startswith("Dear Ombudsman,\n")
     assert f"1. {CASE_A} - Escalation reminder level 3" in body
-    assert "   Stage           : follow-up plan\n" in body
-    assert "   Lateness        : 7 days late\n" in body
+    assert "   Stage              : follow-up plan\n" in body
+    assert "   Lateness           : 7 days late\n" in body
     assert "Complaints that reached you and are still escalated: 1\n" in body
     assert "reporter's identity is never included" in body
 
@@ -442,3 +442,28 @@ async def test_a_digest_whose_partition_another_notifier_owns_is_left_to_it(
     assert sender.sent == []
     await n.digests.run_due(Consumer(n.topics.events))  # a rebalance gave it the partitions
     assert [t for t, _, _ in sender.sent] == ["kadis/email", "kadis/webhook"]
+
+
+def test_a_digest_line_gives_lateness_in_office_time_when_the_receipt_has_the_budget() -> None:
+    late = DigestBook()
+    value = receipt(f"{CASE_A}|escalation|L1", "kadis", DAY1) | {
+        "unit": "working",
+        "left_seconds": -40.5 * 3600,
+    }
+    late.apply(value)
+    [line] = late.window("kadis", DAY1 - timedelta(hours=1), DAY1 + timedelta(hours=1))
+    assert (line.unit, line.left_seconds) == (DayType.WORKING, -40.5 * 3600)
+    _, body = render_digest(
+        [line],
+        None,
+        day=date(2026, 12, 22),
+        due=DUE,
+        tz=WIT,
+        language="id",
+        policy=POLICY,
+        case_url="x/{tracking}",
+        recipient_role="Kepala OPD",
+        channel="chat",
+    )
+    assert "   Keterlambatan      : 40,5 jam kerja\n" in body
+    assert "mohon tidak membalas" not in body  # a chat can be answered

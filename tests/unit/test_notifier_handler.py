@@ -91,7 +91,7 @@ async def started(log: MemoryLog, smtp_port: int, tmp_path: Path) -> Notifier:
     """A notifier as `run` leaves it before its first batch (side topics loaded)."""
     path = tmp_path / "officers.yaml"
     path.write_text(DIRECTORY.format(smtp=smtp_port))
-    settings = NotifierSettings(max_attempts=1)
+    settings = NotifierSettings()
     directory = load_directory(path, POLICY)
     notifier = Notifier(ENGINE, settings, directory, POLICY, clients=MemoryClients.on(log))
     await notifier.side.load()
