@@ -133,7 +133,7 @@ def test_intake_to_referral_to_alert_with_one_principal_per_process(
 
 def the_operator_cli_works(broker: SecureBroker, secured: EngineHarness, tracking: str) -> None:
     """The CLI as the operator principal: reads the case and its events, submits; as the notifier
-    it may not submit (one line, non-zero exit)."""
+    it may not submit, and only the super user creates topics (one line, non-zero exit)."""
     operator = broker.client_env("operator")
     shown = aduan(secured, "case", "show", tracking, "--json", **operator)
     assert shown.returncode == 0, shown.stderr
@@ -150,3 +150,9 @@ def the_operator_cli_works(broker: SecureBroker, secured: EngineHarness, trackin
     assert submitted.stdout.strip().splitlines()[-1] == complaint.derived_case_id
     refused = one_line_error(aduan(secured, "submit", str(path), **broker.client_env("notifier")))
     assert "uthoriz" in refused, refused
+    provisioned = aduan(secured, "topics", ADUAN_TOPIC_PARTITIONS="1", **broker.client_env("admin"))
+    assert provisioned.returncode == 0, provisioned.stdout + provisioned.stderr
+    assert "0 created" in provisioned.stdout
+    assert "0 drift" in provisioned.stdout
+    elsewhere = aduan(secured, "topics", **{**operator, "ADUAN_TOPIC_PREFIX": "not-sec"})
+    assert "TopicAuthorizationFailed" in one_line_error(elsewhere)
