@@ -29,12 +29,15 @@ SECURE_KAFKA := $(KAFKACTL) --port $(ADUAN_SECURE_KAFKA_PORT) \
 	--controller-port $(ADUAN_SECURE_KAFKA_CONTROLLER_PORT)
 BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_KAFKA_PORT)
 TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
+# A secured broker's client settings for one principal (ADUAN_KAFKA_* lines, exported).
+SECURE_LOGIN = login=$$($(SECURE_KAFKA) env --principal $(1)) || exit 1; set -a; eval "$$login"; set +a
+SECURE_CREDENTIALS := var/kafka-$(ADUAN_SECURE_KAFKA_PORT)/secure/credentials.json
 
 # What `make run` starts in the foreground: engine worker + gateway (aduan run supervises them).
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status topics run demo stop test lint bench chaos chaos-notifier clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status topics secure-topics run run-secure demo stop test lint bench chaos chaos-notifier clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
@@ -84,6 +87,13 @@ topics: install kafka-start ## create the topics that are missing, report drift
 run: install kafka-start topics ## broker + topics + engine worker + gateway in the foreground (Ctrl-C stops them)
 	@echo "aduan: Kafka broker on $(BOOTSTRAP) (controller $(ADUAN_KAFKA_HOST):$(ADUAN_KAFKA_CONTROLLER_PORT), data var/kafka-$(ADUAN_KAFKA_PORT)/); it keeps running after Ctrl-C, 'make stop' stops it"
 	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(MAIN_JOB)
+
+secure-topics: install kafka-secure ## create the topics on the secured broker, as its super user (admin)
+	@$(call SECURE_LOGIN,admin); $(PY) -m consumers.topics
+
+run-secure: install kafka-secure secure-topics ## make run on the secured broker (9094): each service as its own principal
+	@echo "aduan: secured broker on $(ADUAN_KAFKA_HOST):$(ADUAN_SECURE_KAFKA_PORT) (SASL_SSL, SCRAM-SHA-512); worker as 'engine', gateway as 'gateway', notifier as 'notifier'; 'make kafka-secure-stop' stops it"
+	@$(call SECURE_LOGIN,operator); ADUAN_KAFKA_CREDENTIALS_FILE=$(SECURE_CREDENTIALS) $(MAIN_JOB)
 
 demo: install kafka-start ## one complaint through every stage on a simulated clock (about a minute)
 	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m consumers.cli demo

@@ -51,9 +51,9 @@ class Demo:
         self.settings = settings
         self.now = start
         self.out = out
-        self.producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        self.producer = KafkaProducer(**settings.kafka_python_client(), acks="all")
         self.consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **settings.kafka_python_client(),
             isolation_level="read_committed",
             enable_auto_commit=False,
             group_id=None,
@@ -217,7 +217,9 @@ def run_with_own_worker(
     bootstrap = ",".join(settings.kafka_bootstrap)
     clock_spec = TopicSpec(settings.clock_topic, 1, 1, {"cleanup.policy": "delete"})
     provision(
-        bootstrap, [*topic_specs(settings.topic_prefix, settings.topic_partitions), clock_spec]
+        bootstrap,
+        [*topic_specs(settings.topic_prefix, settings.topic_partitions), clock_spec],
+        security=settings.kafka_security,
     )
     env = {
         **os.environ,

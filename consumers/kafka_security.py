@@ -2,7 +2,9 @@
 
 Environment (prefix ``ADUAN_KAFKA_``, like ``ADUAN_KAFKA_BOOTSTRAP``): ``SECURITY_PROTOCOL``
 (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), ``SASL_MECHANISM`` (SCRAM-SHA-512), ``SASL_USERNAME``,
-``SASL_PASSWORD``, ``SSL_CAFILE`` (a PEM file; none = the system's trust store).
+``SASL_PASSWORD``, ``SSL_CAFILE`` (a PEM file; none = the system's trust store), and
+``CREDENTIALS_FILE`` (``aduan run`` only: JSON ``{principal: password}``, from which each service it
+starts gets its own login, see :func:`principal_env`).
 ``kafkactl.py env --principal NAME`` prints these for a local secured broker.
 
 :func:`kafka_python_kwargs` suits ``KafkaProducer``/``KafkaConsumer``/``KafkaAdminClient``,
@@ -11,6 +13,7 @@ Environment (prefix ``ADUAN_KAFKA_``, like ``ADUAN_KAFKA_BOOTSTRAP``): ``SECURIT
 
 from __future__ import annotations
 
+import json
 import ssl
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +41,12 @@ class KafkaSecurity(BaseSettings):
     ssl_cafile: Path | None = Field(
         default=None, description="CA certificates (PEM) to trust; none = the system's."
     )
+    credentials_file: Path | None = Field(
+        default=None,
+        description="JSON {principal: password} (kafkactl's secure/credentials.json): a "
+        "supervisor (aduan run) logs each service in as its own principal; none = they inherit "
+        "this process's login.",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> KafkaSecurity:
@@ -60,6 +69,24 @@ class KafkaSecurity(BaseSettings):
 
     def password(self) -> str:
         return self.sasl_password.get_secret_value() if self.sasl_password else ""
+
+
+def principal_env(security: KafkaSecurity, principal: str) -> dict[str, str]:
+    """Environment that logs a child process in as ``principal``, from the credentials file.
+
+    Empty without a credentials file or SASL: the child then inherits this process's settings.
+    """
+    if security.credentials_file is None or not security.uses_sasl:
+        return {}
+    try:
+        passwords = json.loads(security.credentials_file.read_text())
+        password = passwords[principal]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"no password for principal {principal!r} in {security.credentials_file}: "
+            f"{type(exc).__name__}"
+        ) from None
+    return {"ADUAN_KAFKA_SASL_USERNAME": principal, "ADUAN_KAFKA_SASL_PASSWORD": str(password)}
 
 
 def ssl_context(security: KafkaSecurity) -> ssl.SSLContext | None:

@@ -24,6 +24,12 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from consumers.kafka_security import (
+    KafkaSecurity,
+    aiokafka_kwargs,
+    faust_settings,
+    kafka_python_kwargs,
+)
 from consumers.topics import topic_name
 
 
@@ -43,6 +49,13 @@ class SharedSettings(BaseSettings):
     )
     policy_file: Path | None = Field(
         default=None, description="Policy YAML (SLA targets, agencies, routing); None = defaults."
+    )
+    kafka_security: KafkaSecurity = Field(
+        default_factory=KafkaSecurity,
+        description="TLS and SASL of every Kafka client of the process, from "
+        "ADUAN_KAFKA_SECURITY_PROTOCOL, ADUAN_KAFKA_SASL_MECHANISM, ADUAN_KAFKA_SASL_USERNAME, "
+        "ADUAN_KAFKA_SASL_PASSWORD and ADUAN_KAFKA_SSL_CAFILE (consumers.kafka_security); "
+        "PLAINTEXT when unset. Each process logs in as its own principal.",
     )
 
     stop_grace: float = Field(
@@ -67,6 +80,19 @@ class SharedSettings(BaseSettings):
     def topic(self, name: str) -> str:
         """Broker-side name of a topic: ``cases.events`` -> ``<prefix>.cases.events``."""
         return topic_name(name, self.topic_prefix)
+
+    # -- where every Kafka client of a process is built from: brokers plus security ----------
+
+    def kafka_python_client(self) -> dict[str, Any]:
+        """``bootstrap_servers`` and security for a kafka-python producer/consumer/admin."""
+        return {
+            "bootstrap_servers": self.kafka_bootstrap,
+            **kafka_python_kwargs(self.kafka_security),
+        }
+
+    def aiokafka_client(self) -> dict[str, Any]:
+        """``bootstrap_servers`` and security for an aiokafka producer/consumer."""
+        return {"bootstrap_servers": self.kafka_bootstrap, **aiokafka_kwargs(self.kafka_security)}
 
 
 class EngineSettings(SharedSettings):
@@ -146,6 +172,10 @@ class EngineSettings(SharedSettings):
     def broker_url(self) -> str:
         """Faust's broker URL form: ``kafka://h1:p1;h2:p2``."""
         return ";".join(f"kafka://{server}" for server in self.kafka_bootstrap)
+
+    def faust_app(self) -> dict[str, Any]:
+        """``broker`` and ``broker_credentials`` (with the TLS context) for ``faust.App``."""
+        return {"broker": self.broker_url, **faust_settings(self.kafka_security)}
 
     @property
     def case_changelog_topic(self) -> str:

@@ -8,6 +8,9 @@ Settings (flags or environment): ADUAN_KAFKA_BOOTSTRAP (127.0.0.1:9092), ADUAN_T
 (none; ``staging`` gives ``staging.complaints.intake``), ADUAN_TOPIC_PARTITIONS (6),
 ADUAN_TOPIC_RETENTION_MS (7 days; not applied to the compacted ``cases.state``; at most 7 days
 for the two topics that hold reporters' identities, ``complaints.intake`` and ``deadletter``).
+On a secured broker the client login comes from ADUAN_KAFKA_SECURITY_PROTOCOL and the other
+``ADUAN_KAFKA_*`` settings of ``consumers.kafka_security``; only the super user (``admin``)
+may create topics.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+
+from consumers.kafka_security import KafkaSecurity, kafka_python_kwargs
 
 INTAKE = "complaints.intake"
 COMMANDS = "cases.commands"
@@ -172,11 +177,15 @@ def drift_lines(
     return lines
 
 
-def admin_client(bootstrap: str, timeout_ms: int = 30_000) -> Any:
+def admin_client(
+    bootstrap: str, timeout_ms: int = 30_000, security: KafkaSecurity | None = None
+) -> Any:
+    """A kafka-python admin client; ``security`` None = the ``ADUAN_KAFKA_*`` environment."""
     return KafkaAdminClient(
         bootstrap_servers=bootstrap,
         client_id="aduan-topics",
         request_timeout_ms=timeout_ms,
+        **kafka_python_kwargs(security if security is not None else KafkaSecurity()),
     )
 
 
@@ -185,14 +194,16 @@ def provision(
     specs: Sequence[TopicSpec] | None = None,
     *,
     admin: Any = None,
+    security: KafkaSecurity | None = None,
 ) -> ProvisionResult:
     """Create the missing topics; report (never change) existing ones that differ.
 
-    ``specs`` defaults to ``topic_specs()``. Pass an open ``admin`` client to reuse it.
+    ``specs`` defaults to ``topic_specs()``. Pass an open ``admin`` client to reuse it;
+    ``security`` (None = the ``ADUAN_KAFKA_*`` environment) is the new client's login.
     """
     specs = list(topic_specs() if specs is None else specs)
     own = admin is None
-    client = admin_client(bootstrap) if own else admin
+    client = admin_client(bootstrap, security=security) if own else admin
     try:
         result = ProvisionResult()
         existing = set(client.list_topics())

@@ -225,3 +225,7 @@ def read_messages(kafka_bootstrap: str) -> Callable[..., list[Any]]:
         return read_from(kafka_bootstrap, topic, n, timeout)
 
     return _read
+
+
+# The session's secured broker (SASL_SSL, ACLs), started only when a test asks for it.
+from tests.secure_broker import secure_broker  # noqa: E402, F401

@@ -34,7 +34,7 @@ def make_producer(settings: Any) -> Any:
 
     try:
         return KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **settings.kafka_python_client(),
             acks="all",
             max_block_ms=10_000,
             request_timeout_ms=10_000,
@@ -54,7 +54,7 @@ def make_reader(
 
     try:
         consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **settings.kafka_python_client(),
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",

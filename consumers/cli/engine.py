@@ -56,7 +56,11 @@ def topics(
     ]
     if strict:
         argv.append("--strict")
-    raise typer.Exit(topic_admin.main(argv))
+    try:
+        code = topic_admin.main(argv)
+    except RuntimeError as exc:  # a topic the broker would not create
+        raise CliError(str(exc)) from None
+    raise typer.Exit(code)
 
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")

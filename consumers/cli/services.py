@@ -112,14 +112,20 @@ def run_all(
     gateway_port: Annotated[int, typer.Option(help="Gateway HTTP port.")] = 8080,
 ) -> None:
     """The main job: engine worker, HTTP gateway, notifier and a local SMTP sink, until Ctrl-C."""
+    from consumers.kafka_security import principal_env
     from consumers.supervisor import Service, cli, run
 
     s = load_settings()
+    try:  # on a secured broker each service logs in as its own principal (deploy/kafka/acls.json)
+        logins = {p: principal_env(s.kafka_security, p) for p in ("engine", "gateway", "notifier")}
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     services = [
         Service(
             "worker",
             cli("worker"),
             f"engine on {','.join(s.kafka_bootstrap)}, http://{s.web_host}:{s.web_port}/stats/",
+            env=logins["engine"],
         ),
         Service(
             "gateway",
@@ -127,7 +133,7 @@ def run_all(
             f"http://127.0.0.1:{gateway_port}/docs (channels, case lookup, Open311); "
             "DEVELOPMENT MODE: without ADUAN_GATEWAY_SECURITY_FILE it accepts the publicly "
             "known dev credentials (never expose it)",
-            env={"ADUAN_GATEWAY_DEV_MODE": "true"},
+            env={"ADUAN_GATEWAY_DEV_MODE": "true", **logins["gateway"]},
         ),
         Service(
             "smtp-sink",
@@ -139,6 +145,7 @@ def run_all(
             "notifier",
             cli("notifier"),
             "escalation alerts from cases.events -> officers (deploy/notifier/officers.yaml)",
+            env=logins["notifier"],
         ),
     ]
     raise typer.Exit(run(services))

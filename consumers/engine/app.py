@@ -115,7 +115,7 @@ class Engine:
         s = self.settings
         return faust.App(
             s.full_app_id,
-            broker=s.broker_url,
+            **s.faust_app(),
             store=s.store,
             datadir=str(s.data_dir / s.full_app_id),
             topic_partitions=s.topic_partitions,
@@ -220,7 +220,7 @@ class Engine:
             async def follow_clock() -> None:
                 await clock_topic.maybe_declare()
                 await follow_clock_topic(
-                    simulated, s.kafka_bootstrap, s.clock_topic, self._stop, self._clock_offset
+                    simulated, s.aiokafka_client(), s.clock_topic, self._stop, self._clock_offset
                 )
 
             self.app.task(follow_clock)
@@ -270,7 +270,9 @@ class Engine:
             # Before anything is consumed: a restarted worker must not act on its start instant
             # while the deployment's simulated time is elsewhere.
             s = self.settings
-            self._clock_offset = replay_clock_topic(self.clock, s.kafka_bootstrap, s.clock_topic)
+            self._clock_offset = replay_clock_topic(
+                self.clock, s.kafka_python_client(), s.clock_topic
+            )
         worker = _Worker(self.app, loglevel=self.settings.log_level)
         worker.watchdog = StopWatchdog("worker", self.settings.stop_grace)
         self.broker.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -73,18 +74,19 @@ class ClockControl(BaseModel):
     now: AwareDatetime
 
 
-def replay_clock_topic(clock: SimulatedClock, bootstrap: list[str], topic: str) -> int:
+def replay_clock_topic(clock: SimulatedClock, kafka: Mapping[str, Any], topic: str) -> int:
     """Bring ``clock`` to the deployment's simulated time before the worker consumes anything.
 
     Reads the control messages already on ``topic`` (blocking; called before the worker's event
     loop starts): the first one is authoritative even if earlier than the clock's start instant,
-    later ones only move it forward. Returns the offset to follow the topic from.
+    later ones only move it forward. Returns the offset to follow the topic from. ``kafka``:
+    brokers and security of a kafka-python client (``SharedSettings.kafka_python_client()``).
     """
     from kafka import KafkaConsumer
     from kafka import TopicPartition as KafkaTopicPartition
 
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka,
         enable_auto_commit=False,
         group_id=None,
         request_timeout_ms=10_000,
@@ -121,13 +123,12 @@ def _control(value: bytes | None, offset: int) -> ClockControl | None:
 
 
 async def follow_clock_topic(
-    clock: SimulatedClock, bootstrap: list[str], topic: str, stop: asyncio.Event, start: int
+    clock: SimulatedClock, kafka: Mapping[str, Any], topic: str, stop: asyncio.Event, start: int
 ) -> None:
     """Apply the control messages that arrive on ``topic`` from offset ``start`` on, until
-    ``stop`` is set (the ones before were applied by `replay_clock_topic`)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
-    )
+    ``stop`` is set (the ones before were applied by `replay_clock_topic`). ``kafka``: brokers
+    and security of an aiokafka client (``SharedSettings.aiokafka_client()``)."""
+    consumer = AIOKafkaConsumer(**kafka, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         partition = TopicPartition(topic, 0)

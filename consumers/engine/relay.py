@@ -66,7 +66,7 @@ class EventRelay:
                 if tp.partition in self._producers:
                     continue
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self.settings.kafka_bootstrap,
+                    **self.settings.aiokafka_client(),
                     transactional_id=f"{self.settings.full_app_id}-relay-{tp.partition}",
                     enable_idempotence=True,
                     acks="all",
@@ -88,7 +88,7 @@ class EventRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **self.settings.aiokafka_client(),
             group_id=self.group_id,
             enable_auto_commit=False,
             isolation_level="read_committed",

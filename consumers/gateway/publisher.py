@@ -48,7 +48,7 @@ class KafkaPublisher:
 
     async def start(self) -> None:
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **self.settings.aiokafka_client(),
             enable_idempotence=True,
             acks="all",
             linger_ms=0,

@@ -108,7 +108,7 @@ class KafkaReadModelFeeder:
         state_topic = self.settings.topic("cases.state")
         events_topic = self.settings.topic("cases.events")
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **self.settings.aiokafka_client(),
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",

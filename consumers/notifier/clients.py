@@ -137,19 +137,17 @@ class KafkaClients:
         return events
 
     async def start(self) -> None:
-        bootstrap = self._engine.kafka_bootstrap
-        producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True
-        )
+        kafka = self._engine.aiokafka_client()  # brokers and this process's principal
+        producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True)
         follower = _Follower(
-            bootstrap_servers=bootstrap,
+            **kafka,
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",
         )
         events = AIOKafkaConsumer(
             self._engine.topic("cases.events"),
-            bootstrap_servers=bootstrap,
+            **kafka,
             group_id=self._engine.topic(self._settings.group_id),
             enable_auto_commit=False,
             auto_offset_reset="earliest",

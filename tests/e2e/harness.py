@@ -20,6 +20,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from consumers.engine.clock import ClockControl
+from consumers.kafka_security import KafkaSecurity, kafka_python_kwargs
 from consumers.topics import TopicSpec, provision, topic_name, topic_specs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -126,14 +127,26 @@ class EventLog:
 class EngineHarness:
     """One isolated engine deployment (its own topic prefix) on the shared test broker."""
 
-    def __init__(self, bootstrap: str, prefix: str, workdir: Path, start: datetime) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        prefix: str,
+        workdir: Path,
+        start: datetime,
+        security: KafkaSecurity | None = None,
+    ) -> None:
+        """``security``: the test's own Kafka login (a secured broker's operator); None = none."""
         self.bootstrap = bootstrap
+        self.kafka: dict[str, Any] = {
+            "bootstrap_servers": bootstrap,
+            **(kafka_python_kwargs(security) if security is not None else {}),
+        }
         self.prefix = prefix
         self.workdir = workdir
         self.start = start
         self.workers: list[Worker] = []
         self.logs: list[EventLog] = []
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+        self.producer = KafkaProducer(**self.kafka, acks="all", linger_ms=5)
 
     def topic(self, name: str) -> str:
         return topic_name(name, self.prefix)
@@ -238,7 +251,7 @@ class EngineHarness:
 
     def reader(self, name: str) -> EventLog:
         consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **self.kafka,
             isolation_level="read_committed",
             enable_auto_commit=False,
             auto_offset_reset="earliest",

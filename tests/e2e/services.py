@@ -76,17 +76,16 @@ def start_gateway(engine: EngineHarness, **env: str) -> Process:
     return gateway
 
 
-def start_notifier(engine: EngineHarness, directory: Path) -> Process:
+def start_notifier(engine: EngineHarness, directory: Path, **env: str) -> Process:
+    """``aduan notifier``; ``env`` adds to (or overrides) its settings, e.g. a Kafka login."""
     port = free_port()
-    return start(
-        engine,
-        "notifier",
-        ["notifier"],
-        port,
-        ADUAN_NOTIFIER_DIRECTORY=str(directory),
-        ADUAN_NOTIFIER_GROUP_ID=f"{engine.prefix}-notifier",
-        ADUAN_NOTIFIER_METRICS_PORT=str(port),
-    )
+    settings = {
+        "ADUAN_NOTIFIER_DIRECTORY": str(directory),
+        "ADUAN_NOTIFIER_GROUP_ID": f"{engine.prefix}-notifier",
+        "ADUAN_NOTIFIER_METRICS_PORT": str(port),
+        **env,
+    }
+    return start(engine, "notifier", ["notifier"], port, **settings)
 
 
 def security_file(

@@ -34,7 +34,7 @@ def create_app() -> Any:
     )
     intake = app.topic(topic_name(INTAKE, prefix), key_serializer="raw", value_serializer="raw")
     events = app.topic(topic_name(EVENTS, prefix), key_serializer="raw", value_serializer="raw")
-    seen = app.Table("cases", default=int, partitions=1, key_type=bytes, value_type=int)
+    seen = app.Table("seen", default=int, partitions=1, key_type=bytes, value_type=int)
 
     @app.agent(intake)
     async def engine(stream: Any) -> None:

@@ -1,21 +1,19 @@
 """The secured local broker (kafkactl.py start --secure) with real kafka-python, aiokafka and faust
 clients configured by consumers.kafka_security: who may do what, and who is refused.
 
-One secured broker for this module (ports ADUAN_TEST_SECURE_KAFKA_PORT, default 19592, and the
-next one for its controller), its data in a temporary folder, stopped at the end.
+The session's secured broker (tests/secure_broker.py: ports ADUAN_TEST_SECURE_KAFKA_PORT, default
+19592, and the next one for its controller), shared with tests/e2e/test_secure_e2e.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,20 +33,10 @@ from kafka.admin import (
     ResourceType,
 )
 from kafka.errors import KafkaError, TopicAuthorizationFailedError
-from pydantic import SecretStr
 
 from consumers.kafka_security import KafkaSecurity, aiokafka_kwargs, kafka_python_kwargs
-from consumers.topics import (
-    COMMANDS,
-    DEADLETTER,
-    EVENTS,
-    INTAKE,
-    RECEIPTS,
-    STATE,
-    TopicSpec,
-    topic_name,
-    topic_specs,
-)
+from consumers.topics import COMMANDS, DEADLETTER, EVENTS, INTAKE, RECEIPTS, STATE
+from tests.secure_broker import PREFIX, REPO, SecureBroker, name
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -56,87 +44,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy" / "kafka")
 import kafkawire  # noqa: E402  (stdlib-only modules beside kafkactl.py)
 import secure  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-KAFKACTL = REPO / "deploy" / "kafka" / "kafkactl.py"
-PREFIX = "sec"
 T = TypeVar("T")
 
 
-@dataclass
-class SecureBroker:
-    var: Path
-    port: int
-    start_seconds: float
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def ca(self) -> Path:
-        return self.var / f"kafka-{self.port}" / "ca.pem"
-
-    def password(self, principal: str) -> str:
-        creds = self.var / f"kafka-{self.port}" / "secure" / "credentials.json"
-        return str(json.loads(creds.read_text())[principal])
-
-    def security(self, principal: str, password: str | None = None) -> KafkaSecurity:
-        return KafkaSecurity(
-            security_protocol="SASL_SSL",
-            sasl_mechanism="SCRAM-SHA-512",
-            sasl_username=principal,
-            sasl_password=SecretStr(password or self.password(principal)),
-            ssl_cafile=self.ca,
-        )
-
-    def kafkactl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, str(KAFKACTL), "--host", "127.0.0.1", "--port", str(self.port)]
-        cmd += ["--controller-port", str(self.port + 1), "--var", str(self.var), *args]
-        return subprocess.run(
-            cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=180
-        )
-
-
-def name(logical: str) -> str:
-    return topic_name(logical, PREFIX)
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
-    port = int(os.environ.get("ADUAN_TEST_SECURE_KAFKA_PORT", "19592"))
-    b = SecureBroker(tmp_path_factory.mktemp("secure") / "var", port, 0.0)
-    started = time.monotonic()
-    proc = b.kafkactl("start", "--secure", "--topic-prefix", PREFIX)
-    b.start_seconds = time.monotonic() - started
-    try:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        print(f"\nsecured broker started in {b.start_seconds:.1f}s: {proc.stdout.strip()}")
-        create_topics(b.bootstrap, b.security("admin"))
-        yield b
-    finally:
-        b.kafkactl("stop")
+@pytest.fixture
+def broker(secure_broker: SecureBroker) -> SecureBroker:
+    """The session's secured broker (tests/secure_broker.py)."""
+    return secure_broker
 
 
 def in_time(step: Coroutine[Any, Any, T], seconds: float = 60) -> T:
     """Run an asyncio step; a client that retries forever fails the test instead of hanging it."""
     return asyncio.run(asyncio.wait_for(step, seconds))
-
-
-def create_topics(bootstrap: str, admin: KafkaSecurity) -> None:
-    """The declared topics (one partition each), created by the super user."""
-    client = KafkaAdminClient(bootstrap_servers=bootstrap, **kafka_python_kwargs(admin))
-    try:
-        specs = topic_specs(PREFIX, partitions=1)
-        specs.append(TopicSpec(name("control.clock"), 1, 1, {}))
-        client.create_topics(
-            [
-                NewTopic(t.name, t.partitions, t.replication_factor, topic_configs=t.configs)
-                for t in specs
-            ],
-            wait_for_metadata=True,
-        )
-    finally:
-        client.close()
 
 
 def produce(security: KafkaSecurity, bootstrap: str, topic: str, value: bytes) -> None:
@@ -419,7 +338,7 @@ def test_a_faust_worker_runs_as_the_engine(broker: SecureBroker, tmp_path: Path)
             time.sleep(0.5)
             values = [r.value for r in read_all(notifier, broker.bootstrap, name(EVENTS), 5)]
         changelog = read_all(
-            broker.security("operator"), broker.bootstrap, name("aduan-cases-changelog")
+            broker.security("operator"), broker.bootstrap, name("aduan-seen-changelog")
         )
         assert changelog, "the table's changelog was not written"
     finally:
