@@ -30,6 +30,7 @@ class SmsInbound(BaseModel):
     sender: Annotated[str, Field(min_length=3, max_length=40, alias="from")]
     text: Annotated[str, Field(min_length=1, max_length=5000)]
     received_at: AwareDatetime | None = None
+    """The provider's time stamp, kept as the channel's claim (the receipt starts the SLA)."""
     to: Annotated[str | None, Field(max_length=40)] = None
 
 
@@ -61,7 +62,8 @@ def from_sms(
     draft = ComplaintDraft(
         channel=Channel.SMS,
         channel_message_id=sms.message_id,
-        received_at=sms.received_at or now,
+        received_at=now,
+        channel_sent_at=sms.received_at,
         text=report.text,
         subject=report.subject,
         phone=sms.sender,

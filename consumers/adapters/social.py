@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -27,8 +28,10 @@ class SocialMention(BaseModel):
     longitude: Annotated[float | None, Field(ge=-180, le=180)] = None
 
 
-def from_social(mention: SocialMention) -> ComplaintSubmitted:
-    """A mention -> intake; message id ``<platform>:<post id>``, the post URL as reference."""
+def from_social(mention: SocialMention, now: datetime) -> ComplaintSubmitted:
+    """A mention -> intake; message id ``<platform>:<post id>``, the post URL as reference.
+
+    ``now`` (receipt) starts the clock; the post's time is kept as ``channel_sent_at``."""
     handle = (
         mention.author_handle
         if mention.author_handle.startswith("@")
@@ -38,7 +41,8 @@ def from_social(mention: SocialMention) -> ComplaintSubmitted:
     draft = ComplaintDraft(
         channel=Channel.SOCIAL_MEDIA,
         channel_message_id=f"{mention.platform}:{mention.post_id}",
-        received_at=mention.posted_at,
+        received_at=now,
+        channel_sent_at=mention.posted_at,
         text=mention.text,
         name=name[:200],
         location=location_from(None, mention.latitude, mention.longitude),
@@ -76,8 +80,11 @@ class LaporForward(BaseModel):
     reporter: LaporReporter = LaporReporter()
 
 
-def from_lapor(report: LaporForward) -> ComplaintSubmitted:
-    """A LAPOR! forward -> intake; its tracking id is the message id and external reference."""
+def from_lapor(report: LaporForward, now: datetime) -> ComplaintSubmitted:
+    """A LAPOR! forward -> intake; its tracking id is the message id and external reference.
+
+    ``now`` (the forward's arrival here) starts the clock; the report's creation on LAPOR! is
+    kept as ``channel_sent_at`` (the verifier's "older than two years" check reads it)."""
     tracking = report.tracking_id.lstrip("#")
     confidentiality = (
         Confidentiality.CONFIDENTIAL
@@ -89,7 +96,8 @@ def from_lapor(report: LaporForward) -> ComplaintSubmitted:
     draft = ComplaintDraft(
         channel=Channel.SP4N_LAPOR,
         channel_message_id=tracking,
-        received_at=report.created_at,
+        received_at=now,
+        channel_sent_at=report.created_at,
         text=report.content,
         subject=report.title,
         name=report.reporter.name,

@@ -260,7 +260,7 @@ async def intake_social(
     gw: GatewayDep,
     key: Annotated[ApiKey, Depends(api_key_for(GatewayChannel.SOCIAL_MEDIA))],
 ) -> Accepted:
-    return accepted(await gw.submit(from_social(mention)))
+    return accepted(await gw.submit(from_social(mention, gw.now())))
 
 
 @intake.post(
@@ -271,4 +271,4 @@ async def intake_lapor(
     gw: GatewayDep,
     key: Annotated[ApiKey, Depends(api_key_for(GatewayChannel.SP4N_LAPOR))],
 ) -> Accepted:
-    return accepted(await gw.submit(from_lapor(report)))
+    return accepted(await gw.submit(from_lapor(report, gw.now())))
