@@ -29,7 +29,7 @@ TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install kafka-fetch kafka-start kafka-status topics run demo stop test lint bench clean
+.PHONY: help install kafka-fetch kafka-start kafka-status topics run demo stop test api-fuzz lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,10 @@ test: install ## the whole pytest suite against a broker on the test ports (1909
 	if [ $$started = 1 ]; then $(TEST_KAFKA) stop; fi; \
 	if [ $$rc = 5 ]; then echo "aduan: pytest collected no tests (exit 5); an empty suite is a failure"; fi; \
 	exit $$rc
+
+API_FUZZ_EXAMPLES ?= 200
+api-fuzz: install ## schemathesis on every gateway operation, $(API_FUZZ_EXAMPLES) examples per operation and mode (no broker)
+	ADUAN_API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) $(PY) -m pytest -q tests/unit/test_gateway_schemathesis.py
 
 lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m ruff check .

@@ -5,9 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from consumers.adapters.base import ComplaintDraft, build_complaint, location_from
+from consumers.adapters.fields import (
+    AgencyCode,
+    ComplaintText,
+    EmailAddress,
+    Latitude,
+    Longitude,
+    PhoneNumber,
+    Timestamp,
+)
+from consumers.adapters.web import COORDINATES_TOGETHER, check_coordinates
 from workflow.enums import Channel, Confidentiality, MaladministrationCategory, ReportType
 from workflow.intake import ComplaintSubmitted
 
@@ -15,17 +25,22 @@ from workflow.intake import ComplaintSubmitted
 class SocialMention(BaseModel):
     """A public post that mentions the government's account (X, Instagram, Facebook, ...)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=COORDINATES_TOGETHER)
 
     platform: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
     post_id: Annotated[str, Field(min_length=1, max_length=80)]
     author_handle: Annotated[str, Field(min_length=1, max_length=100)]
     author_name: Annotated[str | None, Field(max_length=200)] = None
-    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    text: ComplaintText
     url: Annotated[str | None, Field(max_length=128, pattern=r"^https?://")] = None
-    posted_at: AwareDatetime
-    latitude: Annotated[float | None, Field(ge=-90, le=90)] = None
-    longitude: Annotated[float | None, Field(ge=-180, le=180)] = None
+    posted_at: Timestamp
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> SocialMention:
+        check_coordinates(self.latitude, self.longitude)
+        return self
 
 
 def from_social(mention: SocialMention, now: datetime) -> ComplaintSubmitted:
@@ -55,11 +70,11 @@ class LaporReporter(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Annotated[str | None, Field(max_length=200)] = None
-    phone: Annotated[str | None, Field(max_length=40)] = None
-    email: Annotated[str | None, Field(max_length=254)] = None
-    anonymous: bool = False
+    phone: PhoneNumber | None = None
+    email: EmailAddress | None = None
+    anonymous: StrictBool = False
     """LAPOR! "anonim": the report is public, the identity hidden."""
-    secret: bool = False
+    secret: StrictBool = False
     """LAPOR! "rahasia": neither report nor identity public."""
 
 
@@ -70,12 +85,12 @@ class LaporForward(BaseModel):
 
     tracking_id: Annotated[str, Field(pattern=r"^#?[0-9A-Za-z\-]{4,40}$")]
     title: Annotated[str, Field(min_length=1, max_length=200)]
-    content: Annotated[str, Field(min_length=1, max_length=20_000)]
-    created_at: AwareDatetime
+    content: ComplaintText
+    created_at: Timestamp
     report_type: ReportType = ReportType.PENGADUAN
     category: MaladministrationCategory | None = None
     service: Annotated[str | None, Field(max_length=200)] = None
-    agency_hint: Annotated[str | None, Field(max_length=64)] = None
+    agency_hint: AgencyCode | None = None
     location: Annotated[str | None, Field(max_length=500)] = None
     reporter: LaporReporter = LaporReporter()
 
