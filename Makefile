@@ -37,7 +37,7 @@ SECURE_CREDENTIALS := var/kafka-$(ADUAN_SECURE_KAFKA_PORT)/secure/credentials.js
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status topics secure-topics run run-secure demo stop test lint bench chaos chaos-notifier clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status topics secure-topics run run-secure demo stop test lint bench chaos chaos-notifier api-fuzz clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
@@ -121,6 +121,10 @@ chaos-notifier: install ## the notifier through a 5-minute SMTP outage with a SI
 	  -o timeout=900 tests/integration/test_notifier_outage.py; rc=$$?; \
 	if [ $$started = 1 ]; then $(TEST_KAFKA) stop; fi; exit $$rc
 
+API_FUZZ_EXAMPLES ?= 200
+api-fuzz: install ## schemathesis on every gateway operation, $(API_FUZZ_EXAMPLES) examples per operation and mode (no broker)
+	ADUAN_API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) $(PY) -m pytest -q tests/unit/test_gateway_schemathesis.py
+
 lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -147,11 +151,12 @@ CHAOS_ARGS = --messages $(CHAOS_MESSAGES) --workers $(CHAOS_WORKERS) --kills $(C
 	--controller-port $$(( $(CHAOS_PORT) + 1 )) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) \
 	$(if $(CHAOS_DURATION),--duration $(CHAOS_DURATION))
 
-chaos: install ## chaos run (own broker, kills, oracle) + Kafka fuzz + notifier outage drill; CHAOS_MESSAGES=, CHAOS_SEED=, CHAOS_WORKERS=, CHAOS_DURATION=
+chaos: install ## chaos run (own broker, kills, oracle), Kafka fuzz, notifier outage drill, API fuzz; CHAOS_MESSAGES=, CHAOS_SEED=, CHAOS_WORKERS=, CHAOS_DURATION=
 	@rc=0; $(PY) -m chaos $(CHAOS_ARGS) || rc=$$?; \
 	$(PY) -m chaos.fuzz --examples $(CHAOS_FUZZ_EXAMPLES) --port $(CHAOS_PORT) \
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) || rc=$$?; \
 	$(MAKE) --no-print-directory chaos-notifier || rc=$$?; \
+	$(MAKE) --no-print-directory api-fuzz || rc=$$?; \
 	exit $$rc
 
 clean: ## stop every broker under var/ and wipe var/ (broker data, logs); keeps .venv and jars

@@ -96,6 +96,11 @@ class CaseOpenedPayload(FrozenModel):
     attachments: tuple[Attachment, ...] = ()
     language: str = "id"
     external_reference: str | None = None
+    channel_sent_at: AwareDatetime | None = None
+    """The channel's claimed send or creation time (see `ComplaintPayload`); never a clock."""
+    received_at_claimed: AwareDatetime | None = None
+    """The intake's ``received_at`` when the engine did not trust it (too far from its own clock,
+    see `workflow.opening`); ``received_at`` is then the engine's clock. None when trusted."""
     triage_agency: str
     """The desk that verifies the case (its calendar and ladder run the verification clock)."""
     suggested_agency: str

@@ -41,6 +41,7 @@ class ComplaintPayload(FrozenModel):
     channel: Channel
     channel_message_id: Identifier
     received_at: Instant
+    """When this system received the complaint (the gateway's clock): the SLA clock starts here."""
     reporter: Reporter
     subject: Annotated[str, Field(min_length=1, max_length=MAX_SUBJECT_CHARS, repr=False)]
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, repr=False)]
@@ -53,6 +54,10 @@ class ComplaintPayload(FrozenModel):
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "id"
     external_reference: Annotated[str | None, Field(max_length=128)] = None
     """E.g. the SP4N-LAPOR! tracking id of a forwarded report."""
+    channel_sent_at: Instant | None = None
+    """When the channel says the complaint was sent or created: an e-mail's ``Date:``, a WhatsApp
+    or SMS provider's timestamp, a post's time, a LAPOR! report's creation time. The sender
+    chooses it, so it is kept as claimed (even far off) and never starts or moves a clock."""
 
 
 class ComplaintSubmitted(Envelope):

@@ -1,9 +1,16 @@
 """Intake: a complaint opens a case (``CaseOpened``) with routing's suggestion, its ranked
-alternatives for re-routing, and the verification clock started in the triage desk's calendar."""
+alternatives for re-routing, and the verification clock started in the triage desk's calendar.
+
+The clock starts at the intake's ``received_at`` only when that is plausible against the
+engine's own clock: our gateway stamps it at receipt, but a channel written elsewhere may publish
+to ``complaints.intake`` directly with a time of its choosing. A ``received_at`` more than
+``intake_future_skew_seconds`` ahead or ``intake_max_age_hours`` behind (policy ``sla``) is replaced
+by ``now`` and kept as ``received_at_claimed`` on the event.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from workflow.deployment import Deployment
@@ -15,7 +22,7 @@ from workflow.redaction import redact_identity
 from workflow.reporter import Reporter
 from workflow.sla import Stage
 
-__all__ = ["open_case"]
+__all__ = ["open_case", "trusted_receipt"]
 
 _MAX_CANDIDATES = 4
 """Ranked alternatives kept for re-routing a returned referral."""
@@ -26,6 +33,7 @@ def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> Ca
     p = message.payload
     reporter = _with_forced_confidentiality(p.reporter, p.report_type)
     subject, text = redact_identity(p.subject, reporter), redact_identity(p.text, reporter)
+    received_at, claimed = trusted_receipt(dep, p.received_at, now)
     region = p.location.region_code if p.location is not None else None
     category = p.category.value if p.category is not None else None
     ranked = dep.router.rank(
@@ -43,7 +51,7 @@ def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> Ca
         CaseOpenedPayload,
         channel=p.channel,
         channel_message_id=p.channel_message_id,
-        received_at=p.received_at,
+        received_at=received_at,
         reporter=reporter_view_fast(reporter, dep.reporter_key),
         subject=subject,
         text=text,
@@ -55,12 +63,14 @@ def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> Ca
         attachments=p.attachments,
         language=p.language,
         external_reference=p.external_reference,
+        channel_sent_at=p.channel_sent_at,
+        received_at_claimed=claimed,
         triage_agency=triage,
         suggested_agency=decision.agency,
         routing_rule=decision.rule,
         routing_fallback=decision.fallback,
         candidates=tuple(candidates),
-        timers=dep.start(Stage.VERIFICATION, triage, p.received_at),
+        timers=dep.start(Stage.VERIFICATION, triage, received_at),
     )
     case_id = message.case_id or case_id_fast(p.channel, p.channel_message_id)
     return cast(
@@ -76,3 +86,15 @@ def _with_forced_confidentiality(reporter: Reporter, report_type: ReportType) ->
     if reporter.confidentiality is Confidentiality.CONFIDENTIAL:
         return reporter
     return reporter.model_copy(update={"confidentiality": Confidentiality.CONFIDENTIAL})
+
+
+def trusted_receipt(
+    dep: Deployment, received_at: datetime, now: datetime
+) -> tuple[datetime, datetime | None]:
+    """The instant the case's clock starts at, and the distrusted claim (None when trusted)."""
+    sla = dep.policy.sla
+    too_late = now + timedelta(seconds=sla.intake_future_skew_seconds)
+    too_early = now - timedelta(hours=sla.intake_max_age_hours)
+    if too_early <= received_at <= too_late:
+        return received_at, None
+    return now, received_at

@@ -114,6 +114,13 @@ class SlaPolicy(BaseModel):
     """After resolution, how long a dispute by the reporter reopens the case."""
     reopen_grace_working_days: int = Field(default=1, ge=1)
     """A reopened case cannot breach before the close of this many working days later."""
+    intake_future_skew_seconds: int = Field(default=300, ge=0)
+    """An intake whose ``received_at`` is more than this ahead of the engine's clock opens its
+    case at the engine's clock (the claim is recorded): a future start would hold the clock."""
+    intake_max_age_hours: int = Field(default=24, ge=1)
+    """An intake whose ``received_at`` is more than this behind the engine's clock opens its case
+    at the engine's clock (the claim is recorded): a backdated start would breach at once. Set it
+    above the longest backlog the engine may have to catch up on after an outage."""
 
     @field_validator("warning_thresholds")
     @classmethod

@@ -13,7 +13,13 @@ from pydantic import ValidationError
 from workflow.enums import Channel, Confidentiality, MaladministrationCategory, ReportType
 from workflow.intake import ComplaintPayload, ComplaintSubmitted, case_id_for
 from workflow.reporter import Reporter
-from workflow.values import MAX_SUBJECT_CHARS, Attachment, Location
+from workflow.values import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    MAX_SUBJECT_CHARS,
+    Attachment,
+    Location,
+)
 
 
 class AdapterError(ValueError):
@@ -34,7 +40,11 @@ class AdapterError(ValueError):
 
 @dataclass
 class ComplaintDraft:
-    """The channel-independent content of a complaint, before validation."""
+    """The channel-independent content of a complaint, before validation.
+
+    ``received_at`` is the gateway's clock at receipt (it starts the SLA clock);
+    ``channel_sent_at`` is the time the channel claims, kept as information only.
+    """
 
     channel: Channel
     channel_message_id: str
@@ -53,6 +63,16 @@ class ComplaintDraft:
     attachments: list[Attachment] = field(default_factory=list)
     language: str = "id"
     external_reference: str | None = None
+    channel_sent_at: datetime | None = None
+
+
+def claimed_time(value: datetime | None) -> datetime | None:
+    """A channel's claimed time as the intake message can carry it: timezone-aware and within
+    the wire format's years; otherwise dropped (it never drives a clock, so nothing is lost but
+    a meaningless stamp, and the complaint itself is still filed)."""
+    if value is None or value.tzinfo is None:
+        return None
+    return value if EARLIEST_YEAR <= value.year <= LATEST_YEAR else None
 
 
 _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
@@ -124,6 +144,7 @@ def build_complaint(draft: ComplaintDraft) -> ComplaintSubmitted:
             attachments=tuple(draft.attachments),
             language=draft.language,
             external_reference=draft.external_reference,
+            channel_sent_at=claimed_time(draft.channel_sent_at),
         )
         return ComplaintSubmitted(
             event_id=f"intake:{case_id}",

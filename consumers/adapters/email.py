@@ -138,21 +138,13 @@ def from_email(raw: bytes, now: datetime, save: SaveAttachment) -> ComplaintSubm
     message_id = str(message.get("Message-ID") or "").strip().strip("<>")
     if not message_id or len(message_id) > 128:
         message_id = "sha256:" + hashlib.sha256(raw).hexdigest()[:40]
-    received_at = now
-    date = message.get("Date")
-    if date:
-        try:
-            parsed = parsedate_to_datetime(str(date))
-            if parsed.tzinfo is not None:
-                received_at = parsed
-        except (TypeError, ValueError, IndexError):
-            pass
     if not text.strip() and attachments:
         text = "(lampiran tanpa keterangan)"
     draft = ComplaintDraft(
         channel=Channel.EMAIL,
         channel_message_id=message_id,
-        received_at=received_at,
+        received_at=now,
+        channel_sent_at=_date_header(message),
         text=text,
         subject=subject or None,
         name=name,
@@ -161,6 +153,17 @@ def from_email(raw: bytes, now: datetime, save: SaveAttachment) -> ComplaintSubm
         attachments=attachments,
     )
     return build_complaint(draft)
+
+
+def _date_header(message: EmailMessage) -> datetime | None:
+    # The sender writes Date: (a mail dated weeks ahead or back is easy): information only.
+    date = message.get("Date")
+    if not date:
+        return None
+    try:
+        return parsedate_to_datetime(str(date))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def _sender(message: EmailMessage) -> tuple[str | None, str | None]:

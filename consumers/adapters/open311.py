@@ -60,7 +60,8 @@ def from_open311(request: Open311Request, key_id: str, now: datetime) -> Complai
         channel_message_id=_message_id(request, key_id),
         received_at=now,
         text=request.description or "",
-        name=" ".join(p for p in (request.first_name, request.last_name) if p) or None,
+        # first and last name may each be 100 characters; the reporter's name holds 200
+        name=" ".join(p for p in (request.first_name, request.last_name) if p)[:200] or None,
         phone=request.phone,
         email=request.email,
         category=(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from consumers.adapters.base import (
     AdapterError,
@@ -17,6 +17,7 @@ from consumers.adapters.base import (
     location_from,
     parse_keyword_text,
 )
+from consumers.adapters.fields import PhoneNumber, Timestamp
 from workflow.enums import Channel
 from workflow.intake import ComplaintSubmitted
 
@@ -27,18 +28,32 @@ class SmsInbound(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     message_id: Annotated[str, Field(min_length=1, max_length=100)]
-    sender: Annotated[str, Field(min_length=3, max_length=40, alias="from")]
-    text: Annotated[str, Field(min_length=1, max_length=5000)]
-    received_at: AwareDatetime | None = None
+    sender: Annotated[PhoneNumber, Field(min_length=1, alias="from")]
+    text: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S")]
+    received_at: Timestamp | None = None
+    """The provider's time stamp, kept as the channel's claim (the receipt starts the SLA)."""
     to: Annotated[str | None, Field(max_length=40)] = None
+
+
+class TwilioSms(BaseModel):
+    """The form fields of a Twilio-style inbound SMS that the gateway reads (others ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    MessageSid: Annotated[str, Field(min_length=1, max_length=100)]
+    From: Annotated[PhoneNumber, Field(min_length=1)]
+    Body: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S")]
 
 
 def sms_from_form(form: Mapping[str, str]) -> SmsInbound:
     """Twilio-style form fields -> `SmsInbound` (AdapterError naming a missing field)."""
-    for field in ("MessageSid", "From", "Body"):
-        if not form.get(field):
-            raise AdapterError("invalid_payload", f"{field}: missing required field")
-    return parse_sms({"message_id": form["MessageSid"], "from": form["From"], "text": form["Body"]})
+    try:
+        fields = TwilioSms.model_validate(form)
+    except ValidationError as exc:
+        raise AdapterError("invalid_payload", _describe(exc)) from None
+    return SmsInbound.model_validate(
+        {"message_id": fields.MessageSid, "from": fields.From, "text": fields.Body}
+    )
 
 
 def parse_sms(data: object) -> SmsInbound:
@@ -46,11 +61,14 @@ def parse_sms(data: object) -> SmsInbound:
     try:
         return SmsInbound.model_validate(data)
     except ValidationError as exc:
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)
-        )
-        raise AdapterError("invalid_payload", detail) from None
+        raise AdapterError("invalid_payload", _describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}"
+        for e in exc.errors(include_url=False, include_input=False)
+    )
 
 
 def from_sms(
@@ -61,8 +79,10 @@ def from_sms(
     draft = ComplaintDraft(
         channel=Channel.SMS,
         channel_message_id=sms.message_id,
-        received_at=sms.received_at or now,
-        text=report.text,
+        received_at=now,
+        channel_sent_at=sms.received_at,
+        # A bare keyword ("ADUAN") leaves no text: the message as sent is still the complaint.
+        text=report.text or sms.text,
         subject=report.subject,
         phone=sms.sender,
         confidentiality=report.confidentiality,

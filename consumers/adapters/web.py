@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumers.adapters.base import ComplaintDraft, build_complaint, location_from
+from consumers.adapters.fields import (
+    AgencyCode,
+    ComplaintText,
+    EmailAddress,
+    Latitude,
+    Longitude,
+    PhoneNumber,
+    coordinates_together,
+)
 from workflow.enums import Channel, Confidentiality, MaladministrationCategory, ReportType
 from workflow.intake import ComplaintSubmitted
 from workflow.values import Attachment
@@ -15,12 +24,26 @@ from workflow.values import Attachment
 _ID = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
+COORDINATES_TOGETHER = coordinates_together("latitude", "longitude")
+"""The JSON Schema of "latitude and longitude come together" (`check_coordinates`)."""
+
+
+def check_coordinates(latitude: float | None, longitude: float | None) -> None:
+    if (latitude is None) != (longitude is None):
+        raise ValueError("latitude and longitude must be given together")
+
+
 class WebLocation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=COORDINATES_TOGETHER)
 
     address: Annotated[str | None, Field(max_length=500)] = None
-    latitude: Annotated[float | None, Field(ge=-90, le=90)] = None
-    longitude: Annotated[float | None, Field(ge=-180, le=180)] = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> WebLocation:
+        check_coordinates(self.latitude, self.longitude)
+        return self
 
 
 class WebComplaint(BaseModel):
@@ -30,25 +53,60 @@ class WebComplaint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     submission_id: _ID
-    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    text: ComplaintText
     subject: Annotated[str | None, Field(max_length=200)] = None
     name: Annotated[str | None, Field(max_length=200)] = None
-    phone: Annotated[str | None, Field(max_length=40)] = None
-    email: Annotated[str | None, Field(max_length=254)] = None
+    phone: PhoneNumber | None = None
+    email: EmailAddress | None = None
     confidentiality: Confidentiality = Confidentiality.PUBLIC
     report_type: ReportType = ReportType.PENGADUAN
     category: MaladministrationCategory | None = None
     service: Annotated[str | None, Field(max_length=200)] = None
-    agency_hint: Annotated[str | None, Field(max_length=64)] = None
+    agency_hint: AgencyCode | None = None
     location: WebLocation | None = None
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "id"
+
+
+class WebFormFields(BaseModel):
+    """The web form sent as ``multipart/form-data`` (with files): `WebComplaint` flattened,
+    the location as ``address``, ``latitude``, ``longitude``."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=COORDINATES_TOGETHER)
+
+    submission_id: _ID
+    text: ComplaintText
+    subject: Annotated[str | None, Field(max_length=200)] = None
+    name: Annotated[str | None, Field(max_length=200)] = None
+    phone: PhoneNumber | None = None
+    email: EmailAddress | None = None
+    confidentiality: Confidentiality = Confidentiality.PUBLIC
+    report_type: ReportType = ReportType.PENGADUAN
+    category: MaladministrationCategory | None = None
+    address: Annotated[str | None, Field(max_length=500)] = None
+    latitude: Annotated[float | None, Field(ge=-90, le=90)] = None
+    longitude: Annotated[float | None, Field(ge=-180, le=180)] = None
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> WebFormFields:
+        check_coordinates(self.latitude, self.longitude)
+        return self
+
+    def complaint(self) -> WebComplaint:
+        fields = self.model_dump(exclude={"address", "latitude", "longitude"})
+        located = (self.address, self.latitude, self.longitude) != (None, None, None)
+        location = (
+            WebLocation(address=self.address, latitude=self.latitude, longitude=self.longitude)
+            if located
+            else None
+        )
+        return WebComplaint(**fields, location=location)
 
 
 class OperatorComplaint(WebComplaint):
     """A complaint taken by phone (call centre) or at a counter (walk-in) and typed in by an
     operator; the operator's id comes from their token and is part of the message id."""
 
-    channel: Annotated[str, Field(pattern=r"^(call_centre|walk_in)$")] = "call_centre"
+    channel: Literal["call_centre", "walk_in"] = "call_centre"
 
 
 def _draft(

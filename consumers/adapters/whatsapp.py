@@ -92,13 +92,7 @@ def _message(
     message_id = _str(message.get("id"), f"{where}.id")
     sender = _str(message.get("from"), f"{where}.from")
     kind = message.get("type")
-    received_at = now
-    stamp = message.get("timestamp")
-    if stamp is not None:
-        try:
-            received_at = datetime.fromtimestamp(int(stamp), tz=UTC)
-        except (TypeError, ValueError, OverflowError):
-            raise AdapterError("invalid_payload", f"{where}.timestamp: not a Unix time") from None
+    sent_at = _sent_at(message.get("timestamp"), where)
     text = ""
     attachments: list[Attachment] = []
     location = None
@@ -130,7 +124,8 @@ def _message(
     draft = ComplaintDraft(
         channel=Channel.WHATSAPP,
         channel_message_id=message_id,
-        received_at=received_at,
+        received_at=now,
+        channel_sent_at=sent_at,
         text=report.text,
         subject=report.subject,
         name=names.get(sender),
@@ -141,3 +136,13 @@ def _message(
         attachments=attachments,
     )
     return build_complaint(draft)
+
+
+def _sent_at(stamp: Any, where: str) -> datetime | None:
+    """The message's ``timestamp`` (Unix seconds, as the sender's phone reported it)."""
+    if stamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(int(stamp), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise AdapterError("invalid_payload", f"{where}.timestamp: not a Unix time") from None

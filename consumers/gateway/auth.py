@@ -1,6 +1,8 @@
 """Who is calling: a channel's API key (``X-API-Key``) or an operator's bearer token -> role.
 
-Each successful check also takes one token from the caller's rate-limit bucket.
+Each successful check also takes one token from the caller's rate-limit bucket. Both are
+declared as OpenAPI security schemes (``ApiKey``, ``OperatorToken``), so generated clients send
+them as credentials rather than as ordinary header parameters.
 """
 
 from __future__ import annotations
@@ -8,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Header, Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from consumers.gateway.context import Gateway, gateway_of
 from consumers.gateway.errors import ApiError
@@ -37,14 +40,24 @@ def channel_key(
     return key
 
 
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    description="A channel's API key (`aduan keygen`).",
+    auto_error=False,
+)
+BEARER = HTTPBearer(
+    scheme_name="OperatorToken",
+    description="An operator's token; its role decides what the operator may see and send.",
+    auto_error=False,
+)
+
+
 def api_key_for(channel: GatewayChannel) -> Callable[..., ApiKey]:
     """A dependency: the channel's key from ``X-API-Key`` (or the ``api_key`` query parameter)."""
 
     def dependency(
-        request: Request,
-        x_api_key: Annotated[
-            str | None, Header(description="The channel's API key.", max_length=512)
-        ] = None,
+        request: Request, x_api_key: Annotated[str | None, Depends(API_KEY_HEADER)]
     ) -> ApiKey:
         presented = x_api_key or request.query_params.get("api_key")
         return channel_key(gateway_of(request), presented, channel)
@@ -52,8 +65,9 @@ def api_key_for(channel: GatewayChannel) -> Callable[..., ApiKey]:
     return dependency
 
 
-def _bearer(request: Request, authorization: str | None) -> Operator:
+def _bearer(request: Request) -> Operator:
     gw = gateway_of(request)
+    authorization = request.headers.get("authorization")
     if not authorization:
         raise ApiError(401, "missing_token", "send 'Authorization: Bearer <operator token>'")
     scheme, _, token = authorization.partition(" ")
@@ -66,18 +80,17 @@ def _bearer(request: Request, authorization: str | None) -> Operator:
     return operator
 
 
-def operator_required(
-    request: Request,
-    authorization: Annotated[str | None, Header(max_length=1024)] = None,
-) -> Operator:
-    return _bearer(request, authorization)
+_Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 
 
-def operator_optional(
-    request: Request,
-    authorization: Annotated[str | None, Header(max_length=1024)] = None,
-) -> Operator | None:
-    return _bearer(request, authorization) if authorization else None
+def operator_required(request: Request, _declared: _Credentials) -> Operator:
+    # The scheme is declared for the OpenAPI document; the header is read here so that a
+    # malformed one answers with our own 401 reason.
+    return _bearer(request)
+
+
+def operator_optional(request: Request, _declared: _Credentials) -> Operator | None:
+    return _bearer(request) if request.headers.get("authorization") else None
 
 
 def signed_url(gw: Gateway, request: Request) -> str:

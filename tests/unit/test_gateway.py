@@ -148,7 +148,9 @@ def test_wrong_content_type_and_bad_json(client: TestClient) -> None:
     assert (answer.status_code, answer.json()["error"]) == (422, "invalid_payload")
     answer = client.post("/v1/intake/web", json=web_form(phone="12"), headers=KEY)
     assert answer.status_code == 422
-    assert "reporter.phone" in answer.json()["detail"]
+    detail = answer.json()["detail"]
+    assert detail.startswith("phone: not an Indonesian phone number")  # the field, not the value
+    assert "12" not in detail
 
 
 def test_oversize_body_is_413(client: TestClient, env: Env) -> None:

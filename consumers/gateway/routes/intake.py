@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import PlainTextResponse
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from consumers.adapters.email import from_email
-from consumers.adapters.sms import SmsInbound, from_sms, parse_sms, sms_from_form
+from consumers.adapters.sms import SmsInbound, TwilioSms, from_sms, parse_sms, sms_from_form
 from consumers.adapters.social import LaporForward, SocialMention, from_lapor, from_social
 from consumers.adapters.web import (
     OperatorComplaint,
     WebComplaint,
-    WebLocation,
+    WebFormFields,
     from_operator,
     from_web,
 )
@@ -25,14 +26,14 @@ from consumers.gateway.auth import api_key_for, operator_required, require_twili
 from consumers.gateway.bodies import JsonOnly, media_type, parse_json, require_json
 from consumers.gateway.context import Gateway, GatewayDep
 from consumers.gateway.errors import ApiError
-from consumers.gateway.models import ERRORS, Accepted, AcceptedMany, ErrorBody, accepted
+from consumers.gateway.forms import form_request_body, form_schema, read_form, uploads
+from consumers.gateway.models import ERRORS, Accepted, AcceptedMany, accepted
 from consumers.gateway.security import (
     ApiKey,
     GatewayChannel,
     Operator,
     check_whatsapp_signature,
 )
-from workflow.enums import Confidentiality, MaladministrationCategory, ReportType
 from workflow.values import Attachment
 
 UPLOAD_PATHS = ("/v1/intake/email", "/v1/intake/web/multipart")
@@ -55,46 +56,39 @@ async def intake_web(
     return accepted(await gw.submit(from_web(form, key.id, gw.now())))
 
 
-@intake.post("/web/multipart", status_code=202, summary="Web form complaint with files")
+_MULTIPART_BODY = form_request_body(
+    WebFormFields,
+    media_types=("multipart/form-data",),
+    files={
+        "attachments": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": "Files (photos, documents), kept in the attachment store.",
+        }
+    },
+)
+
+
+@intake.post(
+    "/web/multipart",
+    status_code=202,
+    summary="Web form complaint with files",
+    openapi_extra=_MULTIPART_BODY,
+)
 async def intake_web_multipart(
+    request: Request,
     gw: GatewayDep,
     key: Annotated[ApiKey, Depends(api_key_for(GatewayChannel.WEB))],
-    submission_id: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[\w.:\-]+$")],
-    text: Annotated[str, Form(min_length=1, max_length=20_000)],
-    subject: Annotated[str | None, Form(max_length=200)] = None,
-    name: Annotated[str | None, Form(max_length=200)] = None,
-    phone: Annotated[str | None, Form(max_length=40)] = None,
-    email: Annotated[str | None, Form(max_length=254)] = None,
-    confidentiality: Annotated[Confidentiality, Form()] = Confidentiality.PUBLIC,
-    report_type: Annotated[ReportType, Form()] = ReportType.PENGADUAN,
-    category: Annotated[MaladministrationCategory | None, Form()] = None,
-    address: Annotated[str | None, Form(max_length=500)] = None,
-    latitude: Annotated[float | None, Form(ge=-90, le=90)] = None,
-    longitude: Annotated[float | None, Form(ge=-180, le=180)] = None,
-    attachments: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Accepted:
-    location = None
-    if address is not None or latitude is not None or longitude is not None:
-        location = WebLocation(address=address, latitude=latitude, longitude=longitude)
-    form = WebComplaint(
-        submission_id=submission_id,
-        text=text,
-        subject=subject,
-        name=name,
-        phone=phone,
-        email=email,
-        confidentiality=confidentiality,
-        report_type=report_type,
-        category=category,
-        location=location,
-    )
-    stored = await _store_uploads(gw, attachments or [])
-    return accepted(await gw.submit(from_web(form, key.id, gw.now(), stored)))
+    fields, form = await read_form(request, WebFormFields, ("multipart/form-data",))
+    complaint = fields.complaint()
+    stored = await _store_uploads(gw, uploads(form, "attachments"))
+    return accepted(await gw.submit(from_web(complaint, key.id, gw.now(), stored)))
 
 
-async def _store_uploads(gw: Gateway, uploads: list[UploadFile]) -> list[Attachment]:
+async def _store_uploads(gw: Gateway, files: list[StarletteUpload]) -> list[Attachment]:
     stored: list[Attachment] = []
-    for upload in uploads:
+    for upload in files:
         data = await upload.read()
         try:
             # File I/O off the event loop: other requests keep being served meanwhile.
@@ -112,17 +106,7 @@ _SMS_BODY = {
         "required": True,
         "content": {
             "application/json": {"schema": SmsInbound.model_json_schema(by_alias=True)},
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "required": ["MessageSid", "From", "Body"],
-                    "properties": {
-                        "MessageSid": {"type": "string"},
-                        "From": {"type": "string"},
-                        "Body": {"type": "string"},
-                    },
-                }
-            },
+            "application/x-www-form-urlencoded": {"schema": form_schema(TwilioSms)},
         },
     }
 }
@@ -156,24 +140,33 @@ async def intake_sms(
     return accepted(await gw.submit(from_sms(sms, gw.now(), gw.agency_codes)))
 
 
+_JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": "Rejected",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for code in ERRORS
+}
+"""The rejections of a route whose success is not JSON (FastAPI would list them as text)."""
+
+
 @intake.get(
     "/whatsapp",
     summary="WhatsApp webhook verification handshake",
     response_class=PlainTextResponse,
-    responses={403: {"model": ErrorBody}, 400: {"model": ErrorBody}},
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **_JSON_ERRORS},
 )
 async def whatsapp_verify(
     gw: GatewayDep,
-    hub_mode: Annotated[str | None, Query(alias="hub.mode", max_length=64)] = None,
-    hub_verify_token: Annotated[str | None, Query(alias="hub.verify_token", max_length=512)] = None,
-    hub_challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=512)] = None,
+    hub_mode: Annotated[Literal["subscribe"], Query(alias="hub.mode")],
+    hub_verify_token: Annotated[str, Query(alias="hub.verify_token", min_length=1, max_length=512)],
+    hub_challenge: Annotated[str, Query(alias="hub.challenge", min_length=1, max_length=512)],
 ) -> PlainTextResponse:
+    """Meta calls this once when the webhook is set up and answers ``hub.challenge`` back."""
     secrets_ = gw.security.whatsapp
     if secrets_ is None:
         raise ApiError(404, "channel_disabled", "WhatsApp is not configured on this gateway")
-    if hub_mode != "subscribe" or not hub_challenge:
-        raise ApiError(400, "invalid_handshake", "expected hub.mode=subscribe and hub.challenge")
-    if hub_verify_token is None or not _same(hub_verify_token, secrets_.verify_token):
+    if not _same(hub_verify_token, secrets_.verify_token):
         raise ApiError(403, "invalid_verify_token", "hub.verify_token does not match")
     return PlainTextResponse(hub_challenge)
 
@@ -215,10 +208,19 @@ async def whatsapp_webhook(
     return AcceptedMany(tracking_numbers=tracking)
 
 
+EMAIL_MEDIA_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
+_RAW_EMAIL = {
+    "type": "string",
+    "format": "rfc5322",
+    "description": (
+        "A whole RFC 5322 message: header fields, an empty line, a body with text (plain or "
+        "HTML) or an attachment. The sender's Date: is kept as channel_sent_at."
+    ),
+}
 _EMAIL_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {media: {"schema": _RAW_EMAIL} for media in EMAIL_MEDIA_TYPES},
     }
 }
 
@@ -234,7 +236,7 @@ async def intake_email(
     gw: GatewayDep,
     key: Annotated[ApiKey, Depends(api_key_for(GatewayChannel.EMAIL))],
 ) -> Accepted:
-    if media_type(request) not in ("message/rfc822", "application/octet-stream", "text/plain"):
+    if media_type(request) not in EMAIL_MEDIA_TYPES:
         raise ApiError(415, "unsupported_media_type", "expected message/rfc822")
     raw = await request.body()
     # MIME parsing and attachment writes run in a thread, off the event loop.
@@ -262,7 +264,7 @@ async def intake_social(
     gw: GatewayDep,
     key: Annotated[ApiKey, Depends(api_key_for(GatewayChannel.SOCIAL_MEDIA))],
 ) -> Accepted:
-    return accepted(await gw.submit(from_social(mention)))
+    return accepted(await gw.submit(from_social(mention, gw.now())))
 
 
 @intake.post(
@@ -273,4 +275,4 @@ async def intake_lapor(
     gw: GatewayDep,
     key: Annotated[ApiKey, Depends(api_key_for(GatewayChannel.SP4N_LAPOR))],
 ) -> Accepted:
-    return accepted(await gw.submit(from_lapor(report)))
+    return accepted(await gw.submit(from_lapor(report, gw.now())))

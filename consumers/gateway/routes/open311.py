@@ -12,13 +12,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Query, Request
-from pydantic import Field
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
-from consumers.adapters.open311 import GENERAL_SERVICE, Open311Request, from_open311
-from consumers.gateway.auth import channel_key
+from consumers.adapters.fields import EmailAddress, PhoneNumber, Timestamp, coordinates_together
+from consumers.adapters.open311 import GENERAL_SERVICE, SERVICES, Open311Request, from_open311
+from consumers.gateway.auth import API_KEY_HEADER, channel_key
 from consumers.gateway.context import GatewayDep, throttle_anonymous
 from consumers.gateway.errors import ApiError
+from consumers.gateway.forms import form_request_body, read_form
 from consumers.gateway.security import GatewayChannel
 from consumers.gateway.views import open311_request, open311_services
 from workflow.case import Case
@@ -35,62 +38,81 @@ async def services() -> list[dict[str, Any]]:
     return open311_services()
 
 
+class GeoReportError(BaseModel):
+    code: int
+    description: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": list[GeoReportError], "description": "GeoReport error list"}
+    for code in (400, 401, 403, 404, 413, 415, 422, 429, 503)
+}
+
+_LOCATED: JsonDict = {
+    "anyOf": [
+        {"required": ["lat", "long"]},
+        {"required": ["address_string"], "properties": {"address_string": {"minLength": 1}}},
+    ],
+    **coordinates_together("lat", "long"),
+}
+
+
+class Open311Form(BaseModel):
+    """The form fields of GeoReport v2 ``POST requests.json`` as this server reads them: a
+    description is required, and a location (``lat`` and ``long``, or ``address_string``)."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_LOCATED)
+
+    service_code: Annotated[str, Field(json_schema_extra={"enum": list(SERVICES)})]
+    api_key: Annotated[str | None, Field(max_length=512)] = None
+    description: Annotated[str, Field(min_length=1, max_length=20_000, pattern=r"\S")]
+    lat: Annotated[float | None, Field(ge=-90, le=90)] = None
+    long: Annotated[float | None, Field(ge=-180, le=180)] = None
+    address_string: Annotated[str | None, Field(max_length=500)] = None
+    email: EmailAddress | None = None
+    device_id: Annotated[str | None, Field(max_length=100)] = None
+    account_id: Annotated[str | None, Field(max_length=100)] = None
+    first_name: Annotated[str | None, Field(max_length=100)] = None
+    last_name: Annotated[str | None, Field(max_length=100)] = None
+    phone: PhoneNumber | None = None
+    media_url: Annotated[str | None, Field(max_length=2048)] = None
+
+
 @open311.post(
     "/requests.json",
     summary="GeoReport v2: create a service request",
-    responses={code: {"description": "GeoReport error list"} for code in (400, 401, 403, 422)},
+    responses=_ERRORS,
+    openapi_extra=form_request_body(Open311Form),
 )
 async def create_request(
+    request: Request,
     gw: GatewayDep,
-    service_code: Annotated[str, Form(max_length=64)],
-    api_key: Annotated[str | None, Form(max_length=512)] = None,
-    description: Annotated[str | None, Form(max_length=20_000)] = None,
-    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
-    long: Annotated[float | None, Form(ge=-180, le=180)] = None,
-    address_string: Annotated[str | None, Form(max_length=500)] = None,
-    email: Annotated[str | None, Form(max_length=254)] = None,
-    device_id: Annotated[str | None, Form(max_length=100)] = None,
-    account_id: Annotated[str | None, Form(max_length=100)] = None,
-    first_name: Annotated[str | None, Form(max_length=100)] = None,
-    last_name: Annotated[str | None, Form(max_length=100)] = None,
-    phone: Annotated[str | None, Form(max_length=40)] = None,
-    media_url: Annotated[str | None, Form(max_length=2048)] = None,
-    x_api_key: Annotated[str | None, Header(max_length=512)] = None,
+    x_api_key: Annotated[str | None, Depends(API_KEY_HEADER)],
 ) -> list[dict[str, Any]]:
+    fields, _ = await read_form(request, Open311Form)
     key = channel_key(
         gw,
-        x_api_key or api_key,
+        x_api_key or fields.api_key,
         GatewayChannel.OPEN311,
         missing="send api_key (form field) or X-API-Key",
         action="use Open311",
     )
-    form = Open311Request(
-        service_code=service_code,
-        description=description,
-        lat=lat,
-        long=long,
-        address_string=address_string,
-        email=email,
-        device_id=device_id,
-        account_id=account_id,
-        first_name=first_name,
-        last_name=last_name,
-        phone=phone,
-        media_url=media_url,
-    )
+    form = Open311Request(**fields.model_dump(exclude={"api_key"}))
     tracking = await gw.submit(from_open311(form, key.id, gw.now()))
-    return [{"service_request_id": tracking, "service_notice": None, "account_id": account_id}]
+    return [
+        {"service_request_id": tracking, "service_notice": None, "account_id": fields.account_id}
+    ]
 
 
-@open311.get("/requests.json", summary="GeoReport v2: query service requests")
+@open311.get("/requests.json", summary="GeoReport v2: query service requests", responses=_ERRORS)
 async def list_requests(
     request: Request,
     gw: GatewayDep,
     service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
     service_code: Annotated[str | None, Query(max_length=500)] = None,
     status: Annotated[str | None, Query(pattern=r"^(open|closed)(,(open|closed))?$")] = None,
-    start_date: Annotated[datetime | None, Query()] = None,
-    end_date: Annotated[datetime | None, Query()] = None,
+    start_date: Annotated[Timestamp | None, Query()] = None,
+    end_date: Annotated[Timestamp | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     throttle_anonymous(request, gw)
     model = gw.read_model
@@ -147,7 +169,7 @@ def _aware(value: datetime | None) -> datetime | None:
 @open311.get(
     "/requests/{service_request_id}.json",
     summary="GeoReport v2: one service request",
-    responses={404: {"description": "GeoReport error list"}},
+    responses=_ERRORS,
 )
 async def get_request(
     request: Request, service_request_id: Annotated[str, Field(max_length=64)], gw: GatewayDep
