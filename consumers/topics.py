@@ -27,6 +27,8 @@ EVENTS = "cases.events"
 STATE = "cases.state"
 RECEIPTS = "notifications.receipts"
 DEADLETTER = "deadletter"
+CONTACTS = "reporter.contacts"
+REPORTER_RECEIPTS = "reporter.receipts"
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_PARTITIONS = 6
@@ -65,6 +67,13 @@ TOPICS: tuple[TopicDecl, ...] = (
         doc="rejected input with a reason and the original bytes",
         holds_identities=True,
     ),
+    TopicDecl(
+        CONTACTS,
+        compacted=True,
+        doc="reporter contact per case id (engine writes at opening; tombstoned after the end)",
+        holds_identities=True,
+    ),
+    TopicDecl(REPORTER_RECEIPTS, doc="receipts of messages to reporters (no addresses)"),
 )
 
 

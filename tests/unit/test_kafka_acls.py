@@ -15,7 +15,7 @@ import pytest
 
 from consumers.notifier.service import NotifierSettings
 from consumers.settings import EngineSettings
-from consumers.topics import COMMANDS, DEADLETTER, INTAKE, TOPICS, topic_name
+from consumers.topics import COMMANDS, CONTACTS, DEADLETTER, INTAKE, TOPICS, topic_name
 
 KAFKA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
 sys.path.insert(0, str(KAFKA_DIR))
@@ -68,6 +68,14 @@ def test_only_the_engine_and_the_operator_read_identities(prefix: str) -> None:
         assert "operator" in readers
         assert readers <= {"engine", "operator"}, (logical, readers)
     assert "engine" in allowed(acls, TOPIC, topic_name(INTAKE, prefix), READ)
+
+
+@pytest.mark.parametrize("prefix", ["", "staging"])
+def test_only_the_reporter_service_and_the_operator_read_contacts(prefix: str) -> None:
+    acls = secure.wanted_acls(prefix, "aduan")
+    contacts = topic_name(CONTACTS, prefix)
+    assert allowed(acls, TOPIC, contacts, READ) == {"reporter", "operator"}
+    assert "engine" in allowed(acls, TOPIC, contacts, WRITE)
 
 
 @pytest.mark.parametrize("prefix", ["", "staging"])
