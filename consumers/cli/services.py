@@ -88,7 +88,8 @@ def smtp_sink(
 def run_all(
     gateway_port: Annotated[int, typer.Option(help="Gateway HTTP port.")] = 8080,
 ) -> None:
-    """The main job: engine worker, HTTP gateway, notifier and a local SMTP sink, until Ctrl-C."""
+    """The main job: engine worker, HTTP gateway, notifier, reporter messaging and a local SMTP
+    sink, until Ctrl-C."""
     from consumers.supervisor import Service, cli, run
 
     s = load_settings()
@@ -116,6 +117,13 @@ def run_all(
             "notifier",
             cli("notifier"),
             "escalation alerts from cases.events -> officers (deploy/notifier/officers.yaml)",
+        ),
+        Service(
+            "reporter",
+            cli("reporter"),
+            "messages to reporters from cases.events (email through the SMTP sink; WhatsApp "
+            "and SMS when ADUAN_REPORTER_WHATSAPP_*/SMS_* are set)",
+            env={"ADUAN_REPORTER_SMTP_HOST": "127.0.0.1", "ADUAN_REPORTER_SMTP_PORT": "2525"},
         ),
     ]
     raise typer.Exit(run(services))
