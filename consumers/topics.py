@@ -29,6 +29,7 @@ RECEIPTS = "notifications.receipts"
 DEADLETTER = "deadletter"
 CONTACTS = "reporter.contacts"
 REPORTER_RECEIPTS = "reporter.receipts"
+REPORTER_INBOUND = "reporter.inbound"
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_PARTITIONS = 6
@@ -74,6 +75,11 @@ TOPICS: tuple[TopicDecl, ...] = (
         holds_identities=True,
     ),
     TopicDecl(REPORTER_RECEIPTS, doc="receipts of messages to reporters (no addresses)"),
+    TopicDecl(
+        REPORTER_INBOUND,
+        doc="reporters' replies (WhatsApp, SMS, email) from the gateway to the reporter service",
+        holds_identities=True,
+    ),
 )
 
 

@@ -20,7 +20,14 @@ from consumers.kafka_security import KafkaSecurity, aiokafka_kwargs
 from consumers.reporter.settings import ReporterSettings
 from consumers.settings import EngineSettings
 from consumers.topic_reading import read_until_end_async, refresh_metadata
-from consumers.topics import COMMANDS, CONTACTS, DEADLETTER, EVENTS, REPORTER_RECEIPTS
+from consumers.topics import (
+    COMMANDS,
+    CONTACTS,
+    DEADLETTER,
+    EVENTS,
+    REPORTER_INBOUND,
+    REPORTER_RECEIPTS,
+)
 
 __all__ = ["ReporterClients", "ReporterTopics"]
 
@@ -32,6 +39,7 @@ class ReporterTopics:
     receipts: str
     commands: str
     deadletter: str
+    inbound: str
 
     @classmethod
     def of(cls, engine: EngineSettings) -> ReporterTopics:
@@ -41,6 +49,7 @@ class ReporterTopics:
             receipts=engine.topic(REPORTER_RECEIPTS),
             commands=engine.topic(COMMANDS),
             deadletter=engine.topic(DEADLETTER),
+            inbound=engine.topic(REPORTER_INBOUND),
         )
 
 
@@ -72,6 +81,7 @@ class ReporterClients:
         )
         self.events = AIOKafkaConsumer(
             self.topics.events,
+            self.topics.inbound,
             **common,
             group_id=self._engine.topic(self._settings.group_id),
             enable_auto_commit=False,
@@ -107,6 +117,9 @@ class ReporterClients:
         self, topic: str, key: bytes | None, value: bytes | None, headers: Any = None
     ) -> None:
         await self.producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+    def topic(self, logical: str) -> str:
+        return self._engine.topic(logical)
 
     async def stop(self) -> None:
         while self._running:

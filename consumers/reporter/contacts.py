@@ -9,7 +9,9 @@ operator (deploy/kafka/acls.json). Records (JSON values):
   (`contact_record`); the same bytes for a redelivered intake, so a rewrite changes nothing;
 * key ``optout:<case id>``: the reporter sent BERHENTI/STOP; the case goes on, messages stop;
 * key ``ended:<case id>``: the case reached an end state at ``ended_at``;
-* a tombstone (value None) for each of the three, written `ContactBook.expired` time after the
+* key ``waiting:<case id>``: what the case waits for from the reporter (``information``,
+  ``confirmation`` or null), so a reply can be matched after a restart too;
+* a tombstone (value None) for each of these, written `ContactBook.expired` time after the
   end, so compaction forgets the address.
 """
 
@@ -31,10 +33,12 @@ __all__ = [
     "contact_record",
     "ended_record",
     "optout_record",
+    "waiting_record",
 ]
 
 OPTOUT_PREFIX = "optout:"
 ENDED_PREFIX = "ended:"
+WAITING_PREFIX = "waiting:"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,10 @@ def ended_record(case_id: str, at: datetime) -> tuple[bytes, bytes]:
     return f"{ENDED_PREFIX}{case_id}".encode(), json.dumps({"at": at.isoformat()}).encode()
 
 
+def waiting_record(case_id: str, waiting: str | None) -> tuple[bytes, bytes]:
+    return f"{WAITING_PREFIX}{case_id}".encode(), json.dumps({"for": waiting}).encode()
+
+
 def _contact(value: dict[str, Any]) -> Contact:
     received = value.get("received_at")
     return Contact(
@@ -98,6 +106,7 @@ class ContactBook:
     contacts: dict[str, Contact] = field(default_factory=dict)
     opted_out: dict[str, datetime] = field(default_factory=dict)
     ended: dict[str, datetime] = field(default_factory=dict)
+    waiting: dict[str, str] = field(default_factory=dict)
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
@@ -109,6 +118,12 @@ class ContactBook:
                 _set_or_drop(self.opted_out, name.removeprefix(OPTOUT_PREFIX), parsed)
             elif name.startswith(ENDED_PREFIX):
                 _set_or_drop(self.ended, name.removeprefix(ENDED_PREFIX), parsed)
+            elif name.startswith(WAITING_PREFIX):
+                case_id = name.removeprefix(WAITING_PREFIX)
+                if parsed is None or parsed.get("for") is None:
+                    self.waiting.pop(case_id, None)
+                else:
+                    self.waiting[case_id] = str(parsed["for"])
             elif parsed is None:
                 self.contacts.pop(name, None)
             else:
@@ -137,6 +152,7 @@ class ContactBook:
                 keys += [
                     case_id.encode(),
                     f"{OPTOUT_PREFIX}{case_id}".encode(),
+                    f"{WAITING_PREFIX}{case_id}".encode(),
                     f"{ENDED_PREFIX}{case_id}".encode(),
                 ]
         return keys

@@ -24,11 +24,13 @@ from prometheus_client import CollectorRegistry, Counter
 from consumers.deadletter import deadletter_headers
 from consumers.reporter.channels import ChannelSender, Outgoing
 from consumers.reporter.clients import ReporterClients
-from consumers.reporter.contacts import Contact, ContactBook, ended_record
-from consumers.reporter.delivery import RecipientPacer, channel_for, send_with_retries
-from consumers.reporter.messages import FINAL_KINDS, Moment, Texts, moment_of
+from consumers.reporter.contacts import Contact, ContactBook, ended_record, waiting_record
+from consumers.reporter.delivery import Attempted, RecipientPacer, channel_for, send_with_retries
+from consumers.reporter.inbound import InboundHandler
+from consumers.reporter.messages import FINAL_KINDS, Moment, Rendered, Texts, moment_of
 from consumers.reporter.settings import ReporterSettings
-from workflow.codec import InvalidMessage, parse_event
+from workflow.codec import InvalidMessage, parse_event, parse_intake
+from workflow.intake import ComplaintSubmitted
 from workflow.policy import Policy
 
 log = logging.getLogger("aduan.reporter")
@@ -36,6 +38,8 @@ log = logging.getLogger("aduan.reporter")
 __all__ = ["ReporterService", "messages_counter"]
 
 _REPORTER_ACTIONS = frozenset({"InformationProvided", "ResolutionConfirmed", "ResolutionDisputed"})
+#: What a case waits for from the reporter after a moment of this kind (absent: nothing).
+_WAITING_AFTER = {"information_requested": "information", "resolved": "confirmation"}
 
 
 def messages_counter(registry: CollectorRegistry) -> Counter:
@@ -80,6 +84,8 @@ class ReporterService:
         self.registry = registry or CollectorRegistry()
         self.messages = messages_counter(self.registry)
         self.ready = asyncio.Event()
+        self.inbound = InboundHandler(self.book, clients.send, clients.topic, self._answer, clock)
+        self.replies: dict[str, int] = {}
 
     # -- side topics -------------------------------------------------------------------------
 
@@ -107,6 +113,9 @@ class ReporterService:
     # -- one event ---------------------------------------------------------------------------
 
     async def handle(self, record: Any) -> None:
+        if record.topic == self.topics.inbound:
+            await self._handle_reply(record)
+            return
         try:
             event = parse_event(record.value or b"")
         except InvalidMessage as exc:
@@ -137,6 +146,38 @@ class ReporterService:
             return
         await self._send(moment, contact, channel, address)
 
+    async def _note_waiting(self, moment: Moment) -> None:
+        waiting = _WAITING_AFTER.get(moment.kind)
+        if self.book.waiting.get(moment.case_id) != waiting:
+            await self.clients.send(self.topics.contacts, *waiting_record(moment.case_id, waiting))
+            self.book.apply(*waiting_record(moment.case_id, waiting))
+
+    async def _handle_reply(self, record: Any) -> None:
+        try:
+            message = parse_intake(record.value or b"")
+        except InvalidMessage as exc:
+            headers = deadletter_headers(str(exc.reason), str(exc), record)
+            await self.clients.send(self.topics.deadletter, record.key, record.value, headers)
+            return
+        outcome = await self.inbound.handle(message)
+        self.replies[outcome] = self.replies.get(outcome, 0) + 1
+
+    async def _answer(self, message: ComplaintSubmitted, name: str, case_id: str) -> None:
+        """Answer a reply on its own channel, once per inbound message (receipted)."""
+        channel = str(message.payload.channel)
+        reporter = message.payload.reporter
+        address = reporter.email if channel == "email" else reporter.phone
+        key = f"answer|{message.event_id}|{channel}"
+        if address is None or channel not in self.senders or key in self.handled:
+            return
+        body = self.texts.reply(name, case_id, message.payload.language)
+        rendered = Rendered(f"Pengaduan {case_id}".strip(), body, "aduan_jawaban", (body,))
+        now = message.payload.received_at
+        outgoing = Outgoing(address, rendered, message.payload.language, now, now, case_id)
+        result = await send_with_retries(self.senders[channel], outgoing, self.settings.retry)
+        await self._receipt(key, case_id, "answer", message.event_id, channel, result)
+        self.messages.labels(channel, "answer", "delivered" if result.delivered else "failed").inc()
+
     async def _send(self, moment: Moment, contact: Contact, channel: str, address: str) -> None:
         rendered = self.texts.render(moment, contact.language)
         inbound = [t for t in (contact.received_at, self.last_inbound.get(moment.case_id)) if t]
@@ -151,15 +192,22 @@ class ReporterService:
         await self.pacer.pace(address, asyncio.sleep)
         result = await send_with_retries(self.senders[channel], outgoing, self.settings.retry)
         self.pacer.note(address)
-        outcome = "delivered" if result.delivered else "failed"
         key = moment.key(channel)
+        await self._receipt(key, moment.case_id, moment.kind, moment.event_id, channel, result)
+        outcome = "delivered" if result.delivered else "failed"
+        self.messages.labels(channel, moment.kind, outcome).inc()
+
+    async def _receipt(
+        self, key: str, case_id: str, kind: str, event_id: str, channel: str, result: Attempted
+    ) -> None:
+        """Written at once, before the next message: no address in it."""
         receipt = {
             "key": key,
-            "case_id": moment.case_id,
-            "kind": moment.kind,
-            "event_id": moment.event_id,
+            "case_id": case_id,
+            "kind": kind,
+            "event_id": event_id,
             "channel": channel,
-            "outcome": outcome,
+            "outcome": "delivered" if result.delivered else "failed",
             "attempts": result.attempts,
             "provider_id": result.provider_id,
             "reason": result.reason,
@@ -168,7 +216,6 @@ class ReporterService:
         value = json.dumps(receipt, separators=(",", ":")).encode()
         await self.clients.send(self.topics.receipts, key.encode(), value)
         self.handled.add(key)
-        self.messages.labels(channel, moment.kind, outcome).inc()
         if not result.delivered:
             log.warning("reporter message %s not delivered: %s", key, result.reason)
 
