@@ -127,6 +127,7 @@ class ReporterService:
         moment = moment_of(event, self.policy)
         if moment is None:
             return
+        await self._note_waiting(moment)
         if moment.kind in FINAL_KINDS:
             await self.clients.send(
                 self.topics.contacts, *ended_record(moment.case_id, self.clock())
