@@ -1,9 +1,9 @@
 """Issue 15 end to end on the real broker: complaints by WhatsApp, SMS (confidential) and email
 through the real gateway and a real worker; the reporter service tells each reporter on their
 own channel through local provider servers (real HTTP and SMTP); replies by WhatsApp, SMS and
-email become commands; an opt-out stops messages; the messaging service is restarted mid-run
-and nothing is sent twice or missed; the confidential reporter's number is on no topic but
-intake, the reply topic and the contact store."""
+email become commands; an opt-out stops messages; the messaging service is stopped and the
+worker killed mid-run, and nothing is sent twice or missed; the confidential reporter's number
+is on no topic but intake, the reply topic and the contact store."""
 
 from __future__ import annotations
 
@@ -223,11 +223,14 @@ async def _flow(
         await ch.whatsapp("wamid.in.2", "INFO Puskesmas Masohi, Jalan Abdullah Soulissa")
         await wait_count(lambda: whatsapp_texts(providers), 3, "information received")
 
-        # the messaging service dies mid-run; its successor sends nothing twice, misses nothing
+        # the messaging service stops mid-run; its successor sends nothing twice, misses nothing
         await reporters.stop()
         for case in (sms_case, mail_case):
             staff(engine, b.formal(case, t), b.material(case, t), b.accept(case, t))
             staff(engine, b.plan(case, t), b.resolve(case, t))
+        # ... and so does the worker, with those commands just published (SIGKILL, no commit)
+        engine.workers[0].kill()
+        await asyncio.to_thread(engine.start_worker, "w2")
         await reporters.start()
         await wait_count(lambda: sms_texts(providers), 4, "SMS referred, plan, resolved")
         await wait_count(lambda: mail_texts(mail), 4, "email referred, plan, resolved")
