@@ -32,6 +32,9 @@ EVENTS = "cases.events"
 STATE = "cases.state"
 RECEIPTS = "notifications.receipts"
 DEADLETTER = "deadletter"
+CONTACTS = "reporter.contacts"
+REPORTER_RECEIPTS = "reporter.receipts"
+REPORTER_INBOUND = "reporter.inbound"
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_PARTITIONS = 6
@@ -68,6 +71,18 @@ TOPICS: tuple[TopicDecl, ...] = (
     TopicDecl(
         DEADLETTER,
         doc="rejected input with a reason and the original bytes",
+        holds_identities=True,
+    ),
+    TopicDecl(
+        CONTACTS,
+        compacted=True,
+        doc="reporter contact per case id (engine writes at opening; tombstoned after the end)",
+        holds_identities=True,
+    ),
+    TopicDecl(REPORTER_RECEIPTS, doc="receipts of messages to reporters (no addresses)"),
+    TopicDecl(
+        REPORTER_INBOUND,
+        doc="reporters' replies (WhatsApp, SMS, email) from the gateway to the reporter service",
         holds_identities=True,
     ),
 )

@@ -8,7 +8,10 @@ its Open311 single requests and its Open311 listing.
   and agency for the reporter's own lookup; no text, no location, not listed (not moderated);
 * verified and later (referred, in progress, resolved, closed): also the text, redacted of
   personal data (`workflow.redaction.redact`), and the location; listed;
-* rejected and withdrawn cases are never listed and show no text or location.
+* rejected and withdrawn cases are never listed and show no text or location;
+* the texts written for the reporter (the verifier's question, the follow-up plan, the
+  resolution, the rejection reason; `reporter_facing`) are shown with the case's nature, redacted
+  like its text; never a note, an actor or a detail written for officers.
 """
 
 from __future__ import annotations
@@ -18,9 +21,18 @@ from dataclasses import dataclass
 from states.lifecycle import CaseState
 from workflow.case import Case
 from workflow.enums import Confidentiality
+from workflow.events import Event
 from workflow.redaction import redact
 
-__all__ = ["FULL_DISCLOSURE", "PUBLISHED_STATES", "Disclosure", "public_disclosure", "public_text"]
+__all__ = [
+    "FULL_DISCLOSURE",
+    "PUBLISHED_STATES",
+    "REPORTER_FACING",
+    "Disclosure",
+    "public_disclosure",
+    "public_text",
+    "reporter_facing",
+]
 
 PUBLISHED_STATES = frozenset(
     {
@@ -70,3 +82,31 @@ def public_text(case: Case, text: str, disclosure: Disclosure) -> str:
         return text
     names = [case.reporter.name] if case.reporter.name else []
     return redact(text, names)
+
+
+REPORTER_FACING: dict[str, tuple[str, ...]] = {
+    "InformationRequested": ("question",),
+    "FollowUpPlanPosted": ("plan",),
+    "ComplaintResolved": ("resolution_text", "reopen_until"),
+    "ComplaintRejected": ("reason",),
+}
+"""Per event type, the payload fields written for the reporter (everything else stays inside)."""
+
+_FREE_TEXT = frozenset({"question", "plan", "resolution_text"})
+
+
+def reporter_facing(case: Case, event: Event, disclosure: Disclosure) -> dict[str, str]:
+    """The reporter-facing texts of ``event`` as ``disclosure`` lets them be shown."""
+    fields = REPORTER_FACING.get(event.type)
+    if not fields or not disclosure.nature:
+        return {}
+    shown: dict[str, str] = {}
+    for name in fields:
+        value = getattr(event.payload, name)
+        if name in _FREE_TEXT:
+            shown[name] = public_text(case, str(value), disclosure)
+        elif hasattr(value, "isoformat"):
+            shown[name] = value.isoformat()
+        else:
+            shown[name] = str(value)
+    return shown

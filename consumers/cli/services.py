@@ -111,13 +111,17 @@ def smtp_sink(
 def run_all(
     gateway_port: Annotated[int, typer.Option(help="Gateway HTTP port.")] = 8080,
 ) -> None:
-    """The main job: engine worker, HTTP gateway, notifier and a local SMTP sink, until Ctrl-C."""
+    """The main job: engine worker, HTTP gateway, notifier, reporter messaging and a local SMTP
+    sink, until Ctrl-C."""
     from consumers.kafka_security import principal_env
     from consumers.supervisor import Service, cli, run
 
     s = load_settings()
     try:  # on a secured broker each service logs in as its own principal (deploy/kafka/acls.json)
-        logins = {p: principal_env(s.kafka_security, p) for p in ("engine", "gateway", "notifier")}
+        logins = {
+            p: principal_env(s.kafka_security, p)
+            for p in ("engine", "gateway", "notifier", "reporter")
+        }
     except ValueError as exc:
         raise CliError(str(exc)) from None
     services = [
@@ -146,6 +150,17 @@ def run_all(
             cli("notifier"),
             "escalation alerts from cases.events -> officers (deploy/notifier/officers.yaml)",
             env=logins["notifier"],
+        ),
+        Service(
+            "reporter",
+            cli("reporter"),
+            "messages to reporters from cases.events (email through the SMTP sink; WhatsApp "
+            "and SMS when ADUAN_REPORTER_WHATSAPP_*/SMS_* are set)",
+            env={
+                "ADUAN_REPORTER_SMTP_HOST": "127.0.0.1",
+                "ADUAN_REPORTER_SMTP_PORT": "2525",
+                **logins["reporter"],
+            },
         ),
     ]
     raise typer.Exit(run(services))

@@ -27,6 +27,7 @@ from consumers.engine.clock import Clock
 from consumers.engine.records import CaseRecord, HeldCommand, HeldCommands, TableValue
 from consumers.engine.timer import DeadlineIndex
 from consumers.metrics import EngineMetrics
+from consumers.reporter.contacts import contact_record
 from workflow.case import Case
 from workflow.codec import InvalidMessage, MessageErrorReason, encode, parse_command, parse_intake
 from workflow.commands import TimerFired, TimerPayload, timer_event_id
@@ -82,6 +83,8 @@ class CaseAgent:
     memory_store: MutableMapping[bytes, TableValue] | None = None
     #: How long (engine time) a command for an unknown case waits for the case's intake.
     unknown_case_wait: timedelta = timedelta(minutes=15)
+    #: ``reporter.contacts``: the reporter's address, the only copy beside the intake topic.
+    contacts_topic: RawTopic | None = None
     stats: EngineStats = field(default_factory=EngineStats)
     #: Per input (topic, partition): the first and the last offset this worker processed, so a
     #: test can see that a successor processed offsets a killed worker had processed already.
@@ -194,6 +197,7 @@ class CaseAgent:
         if opened is None:
             return
         case, outbox = opened
+        await self._record_contact(intake)
         partition = event.message.partition
         self.metrics.applied(partition, None, case, outbox, intake.occurred_at, now)
         for command in held.commands if held is not None else ():
@@ -211,6 +215,13 @@ class CaseAgent:
             self.stats.released += 1
         self._store(case_key, case, outbox)
         self.stats.processed += 1
+
+    async def _record_contact(self, intake: ComplaintSubmitted) -> None:
+        """Before the table write: a crash in between redoes the intake and rewrites the same
+        bytes (compacted, keyed by case id), so the contact is never missing for a case."""
+        record = contact_record(intake)
+        if self.contacts_topic is not None and record is not None:
+            await self.contacts_topic.send(key=record[0], value=record[1])
 
     async def _hold(
         self, event: Any, case_id: str, held: HeldCommands | None, now: datetime

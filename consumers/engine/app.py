@@ -43,7 +43,7 @@ from consumers.engine.views import register_pages
 from consumers.metrics import EngineMetrics, new_registry
 from consumers.settings import EngineSettings
 from consumers.stopping import StopWatchdog
-from consumers.topics import partition_for
+from consumers.topics import CONTACTS, partition_for
 from workflow.case import Case
 from workflow.core import Workflow
 from workflow.policy import Policy, load_policy
@@ -188,6 +188,7 @@ class Engine:
             max_message_bytes=self.settings.max_message_bytes,
             commands_topic=self._raw_topic(self.commands_name),
             deadletter_topic=self._raw_topic(self.settings.topic("deadletter")),
+            contacts_topic=self._raw_topic(self.settings.topic(CONTACTS)),
             memory_store=self.cases.data if isinstance(self.cases.data, MemoryStore) else None,
             unknown_case_wait=timedelta(seconds=self.settings.unknown_case_wait_seconds),
         )

@@ -21,6 +21,8 @@ from consumers.gateway.readmodel import KafkaReadModelFeeder, ReadModel
 from consumers.gateway.security import SecurityConfig
 from consumers.gateway.settings import GatewaySettings
 from consumers.gateway.store import AttachmentStore
+from consumers.reporter.replies import looks_like_reply
+from consumers.topics import REPORTER_INBOUND
 from workflow.codec import encode
 from workflow.intake import ComplaintSubmitted, with_tracking_number
 from workflow.policy import Policy
@@ -55,6 +57,12 @@ class Gateway:
         Kafka acknowledged."""
         complaint = with_tracking_number(complaint, self.tracking_secret)
         tracking = complaint.derived_case_id
+        if looks_like_reply(complaint):
+            # A reporter answering us (YA / TIDAK / INFO / a tracking number) must never open
+            # a second case: the reporter service matches it through the contact store.
+            await self.publisher.publish(REPORTER_INBOUND, tracking.encode(), encode(complaint))
+            log.info("reply via %s to the reporter service", complaint.payload.channel.value)
+            return tracking
         await self.publisher.publish("complaints.intake", tracking.encode(), encode(complaint))
         log.info("intake %s via %s", tracking, complaint.payload.channel.value)
         return tracking

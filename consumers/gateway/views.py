@@ -21,7 +21,13 @@ from consumers.adapters.open311 import GENERAL_SERVICE, SERVICES
 from consumers.gateway.security import Operator, OperatorRole
 from states.lifecycle import CaseState
 from workflow.case import Case
-from workflow.disclosure import FULL_DISCLOSURE, Disclosure, public_disclosure, public_text
+from workflow.disclosure import (
+    FULL_DISCLOSURE,
+    Disclosure,
+    public_disclosure,
+    public_text,
+    reporter_facing,
+)
 from workflow.enums import Confidentiality
 from workflow.events import Event
 from workflow.policy import Policy
@@ -102,7 +108,10 @@ def _case_view(
         view["channel"] = case.channel.value
         view["report_type"] = case.report_type.value
         view["category"] = case.category.value if case.category else None
-    view["history"] = [{"type": e.type, "at": e.occurred_at.isoformat()} for e in history]
+    view["history"] = [
+        {"type": e.type, "at": e.occurred_at.isoformat(), **reporter_facing(case, e, shown)}
+        for e in history
+    ]
     return view
 
 

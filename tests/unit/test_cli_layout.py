@@ -28,6 +28,7 @@ def test_every_group_is_registered_in_the_familiar_help_order() -> None:
         "replay",
         "gateway",
         "notifier",
+        "reporter",
         "smtp-sink",
         "run",
         "demo",

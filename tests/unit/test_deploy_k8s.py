@@ -108,7 +108,7 @@ def users() -> dict[str, dict[str, Any]]:
 
 def test_users_authenticate_with_scram_and_have_the_issue_13_acls() -> None:
     everyone = users()
-    assert set(everyone) == {"gateway", "engine", "notifier", "operator", "admin"}
+    assert set(everyone) == {"gateway", "engine", "notifier", "reporter", "operator", "admin"}
     assert {u["spec"]["authentication"]["type"] for u in everyone.values()} == {"scram-sha-512"}
     assert "authorization" not in everyone["admin"]["spec"]  # a super user of the Kafka resource
     kafka = named(rendered("base"), "Kafka", "aduan")
@@ -131,7 +131,9 @@ def test_only_engine_and_operator_read_the_topics_with_identities() -> None:
     for topic in (t.name for t in TOPICS if t.holds_identities):
         readers = {name for name, u in users().items() if allowed(u, "Read", topic)}
         assert "operator" in readers, topic
-        assert readers <= {"engine", "operator"}, topic
+        # contacts: the reporter-messaging service; intake and deadletter: the engine
+        assert readers <= {"engine", "operator", "reporter"}, topic
+        assert not {"engine", "reporter"} <= readers, topic
     assert allowed(users()["engine"], "Read", INTAKE)
 
 

@@ -15,7 +15,15 @@ import pytest
 
 from consumers.notifier.service import NotifierSettings
 from consumers.settings import EngineSettings
-from consumers.topics import COMMANDS, DEADLETTER, INTAKE, TOPICS, topic_name
+from consumers.topics import (
+    COMMANDS,
+    CONTACTS,
+    DEADLETTER,
+    INTAKE,
+    REPORTER_INBOUND,
+    TOPICS,
+    topic_name,
+)
 
 KAFKA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
 sys.path.insert(0, str(KAFKA_DIR))
@@ -71,14 +79,22 @@ def test_only_the_engine_and_the_operator_read_identities(prefix: str) -> None:
 
 
 @pytest.mark.parametrize("prefix", ["", "staging"])
-def test_the_gateway_writes_intake_and_commands_only(prefix: str) -> None:
+def test_only_the_reporter_service_and_the_operator_read_contacts(prefix: str) -> None:
+    acls = secure.wanted_acls(prefix, "aduan")
+    contacts = topic_name(CONTACTS, prefix)
+    assert allowed(acls, TOPIC, contacts, READ) == {"reporter", "operator"}
+    assert "engine" in allowed(acls, TOPIC, contacts, WRITE)
+
+
+@pytest.mark.parametrize("prefix", ["", "staging"])
+def test_the_gateway_writes_intake_commands_and_replies_only(prefix: str) -> None:
     acls = secure.wanted_acls(prefix, "aduan")
     written = {
         t.name
         for t in TOPICS
         if "gateway" in allowed(acls, TOPIC, topic_name(t.name, prefix), WRITE)
     }
-    assert written == {INTAKE, COMMANDS}
+    assert written == {INTAKE, COMMANDS, REPORTER_INBOUND}
 
 
 @pytest.mark.parametrize("prefix", ["", "staging"])

@@ -125,7 +125,9 @@ def test_aduan_run_starts_each_service_as_its_own_principal(
     from consumers.cli.services import run_all
 
     creds = tmp_path / "credentials.json"
-    creds.write_text(json.dumps({p: f"{p}-pw" for p in ("engine", "gateway", "notifier")}))
+    creds.write_text(
+        json.dumps({p: f"{p}-pw" for p in ("engine", "gateway", "notifier", "reporter")})
+    )
     monkeypatch.setenv("ADUAN_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.setenv("ADUAN_KAFKA_SASL_USERNAME", "operator")
     monkeypatch.setenv("ADUAN_KAFKA_SASL_PASSWORD", "operator-pw")
@@ -139,6 +141,7 @@ def test_aduan_run_starts_each_service_as_its_own_principal(
         "worker": "engine",
         "gateway": "gateway",
         "notifier": "notifier",
+        "reporter": "reporter",
         "smtp-sink": None,  # no Kafka client
     }
     assert {s.name: s.env.get("ADUAN_KAFKA_SASL_PASSWORD") for s in started}["gateway"] == (

@@ -1,0 +1,257 @@
+"""The reporter-messaging process: ``cases.events`` in, messages to reporters out.
+
+Per batch of events: catch ``reporter.contacts`` and ``reporter.receipts`` up to their ends;
+for each event that is a reporter-facing moment (`consumers.reporter.messages.moment_of`), find
+the case's contact, pick the channel, skip what a receipt says was handled, pace per recipient,
+send with retries, write the receipt at once (no address in it); then commit the batch.
+
+Guarantee: once per (case, moment, channel) across restarts, redeliveries and rebalances, except
+when the process dies between the provider accepting a message and the receipt being
+acknowledged (milliseconds per message): that message is sent again after the restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter
+
+from consumers.deadletter import deadletter_headers
+from consumers.reporter.channels import ChannelSender, Outgoing
+from consumers.reporter.clients import ReporterClients
+from consumers.reporter.contacts import Contact, ContactBook, ended_record, waiting_record
+from consumers.reporter.delivery import Attempted, RecipientPacer, channel_for, send_with_retries
+from consumers.reporter.inbound import InboundHandler
+from consumers.reporter.messages import FINAL_KINDS, Moment, Rendered, Texts, moment_of
+from consumers.reporter.settings import ReporterSettings
+from workflow.codec import InvalidMessage, parse_event, parse_intake
+from workflow.intake import ComplaintSubmitted
+from workflow.policy import Policy
+
+log = logging.getLogger("aduan.reporter")
+
+__all__ = ["ReporterService", "messages_counter"]
+
+_REPORTER_ACTIONS = frozenset({"InformationProvided", "ResolutionConfirmed", "ResolutionDisputed"})
+#: What a case waits for from the reporter after a moment of this kind (absent: nothing).
+_WAITING_AFTER = {"information_requested": "information", "resolved": "confirmation"}
+
+
+def messages_counter(registry: CollectorRegistry) -> Counter:
+    return Counter(
+        "aduan_reporter_messages",
+        "Messages to reporters by channel, kind and outcome "
+        "(delivered, failed, duplicate, opted_out, no_contact).",
+        ["channel", "kind", "outcome"],
+        registry=registry,
+    )
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class ReporterService:
+    def __init__(
+        self,
+        clients: ReporterClients,
+        settings: ReporterSettings,
+        policy: Policy,
+        texts: Texts,
+        senders: Mapping[str, ChannelSender],
+        *,
+        registry: CollectorRegistry | None = None,
+        clock: Callable[[], datetime] = wall_clock,
+    ) -> None:
+        self.clients = clients
+        self.topics = clients.topics
+        self.settings = settings
+        self.policy = policy
+        self.texts = texts
+        self.senders = dict(senders)
+        self.clock = clock
+        self.book = ContactBook()
+        self.handled: set[str] = set()
+        self.last_inbound: dict[str, datetime] = {}
+        self.pacer = RecipientPacer(
+            settings.per_recipient_per_hour, settings.per_recipient_gap_seconds
+        )
+        self.registry = registry or CollectorRegistry()
+        self.messages = messages_counter(self.registry)
+        self.ready = asyncio.Event()
+        self.inbound = InboundHandler(self.book, clients.send, clients.topic, self._answer, clock)
+        self.replies: dict[str, int] = {}
+
+    # -- side topics -------------------------------------------------------------------------
+
+    def _apply_side(self, topic: str, record: Any) -> None:
+        if topic == self.topics.contacts:
+            self.book.apply(record.key, record.value)
+        elif record.value is not None:
+            try:
+                self.handled.add(str(json.loads(record.value)["key"]))
+            except (ValueError, KeyError, TypeError):
+                log.warning("ignoring an unreadable reporter receipt")
+
+    async def _contact_for(self, case_id: str) -> Contact | None:
+        """The case's contact; the engine writes it before the events, but on another topic,
+        so a moment that arrives first waits a little for it."""
+        contact = self.book.contact(case_id)
+        waited = 0.0
+        while contact is None and waited < self.settings.contact_wait_seconds:
+            await asyncio.sleep(0.2)
+            waited += 0.2
+            await self.clients.catch_up(self._apply_side)
+            contact = self.book.contact(case_id)
+        return contact
+
+    # -- one event ---------------------------------------------------------------------------
+
+    async def handle(self, record: Any) -> None:
+        if record.topic == self.topics.inbound:
+            await self._handle_reply(record)
+            return
+        try:
+            event = parse_event(record.value or b"")
+        except InvalidMessage as exc:
+            headers = deadletter_headers(str(exc.reason), str(exc), record)
+            await self.clients.send(self.topics.deadletter, record.key, record.value, headers)
+            return
+        if event.type in _REPORTER_ACTIONS:
+            self.last_inbound[event.case_id] = event.occurred_at
+        moment = moment_of(event, self.policy)
+        if moment is None:
+            return
+        await self._note_waiting(moment)
+        if moment.kind in FINAL_KINDS:
+            await self.clients.send(
+                self.topics.contacts, *ended_record(moment.case_id, self.clock())
+            )
+        contact = await self._contact_for(moment.case_id)
+        route = channel_for(contact, self.senders) if contact is not None else None
+        if contact is None or route is None:
+            # Web, Open311 and LAPOR! reporters without a contact read the public lookup.
+            self.messages.labels("none", moment.kind, "no_contact").inc()
+            return
+        channel, address = route
+        if moment.case_id in self.book.opted_out:
+            self.messages.labels(channel, moment.kind, "opted_out").inc()
+            return
+        if moment.key(channel) in self.handled:
+            self.messages.labels(channel, moment.kind, "duplicate").inc()
+            return
+        await self._send(moment, contact, channel, address)
+
+    async def _note_waiting(self, moment: Moment) -> None:
+        waiting = _WAITING_AFTER.get(moment.kind)
+        if self.book.waiting.get(moment.case_id) != waiting:
+            await self.clients.send(self.topics.contacts, *waiting_record(moment.case_id, waiting))
+            self.book.apply(*waiting_record(moment.case_id, waiting))
+
+    async def _handle_reply(self, record: Any) -> None:
+        try:
+            message = parse_intake(record.value or b"")
+        except InvalidMessage as exc:
+            headers = deadletter_headers(str(exc.reason), str(exc), record)
+            await self.clients.send(self.topics.deadletter, record.key, record.value, headers)
+            return
+        outcome = await self.inbound.handle(message)
+        self.replies[outcome] = self.replies.get(outcome, 0) + 1
+
+    async def _answer(self, message: ComplaintSubmitted, name: str, case_id: str) -> None:
+        """Answer a reply on its own channel, once per inbound message (receipted)."""
+        channel = str(message.payload.channel)
+        reporter = message.payload.reporter
+        address = reporter.email if channel == "email" else reporter.phone
+        key = f"answer|{message.event_id}|{channel}"
+        if address is None or channel not in self.senders or key in self.handled:
+            return
+        body = self.texts.reply(name, case_id, message.payload.language)
+        rendered = Rendered(f"Pengaduan {case_id}".strip(), body, "aduan_jawaban", (body,))
+        now = message.payload.received_at
+        outgoing = Outgoing(address, rendered, message.payload.language, now, now, case_id)
+        result = await send_with_retries(self.senders[channel], outgoing, self.settings.retry)
+        await self._receipt(key, case_id, "answer", message.event_id, channel, result)
+        self.messages.labels(channel, "answer", "delivered" if result.delivered else "failed").inc()
+
+    async def _send(self, moment: Moment, contact: Contact, channel: str, address: str) -> None:
+        rendered = self.texts.render(moment, contact.language)
+        inbound = [t for t in (contact.received_at, self.last_inbound.get(moment.case_id)) if t]
+        outgoing = Outgoing(
+            address=address,
+            rendered=rendered,
+            language=contact.language,
+            last_inbound_at=max(inbound) if contact.channel == "whatsapp" and inbound else None,
+            now=moment.occurred_at,
+            case_id=moment.case_id,
+        )
+        await self.pacer.pace(address, asyncio.sleep)
+        result = await send_with_retries(self.senders[channel], outgoing, self.settings.retry)
+        self.pacer.note(address)
+        key = moment.key(channel)
+        await self._receipt(key, moment.case_id, moment.kind, moment.event_id, channel, result)
+        outcome = "delivered" if result.delivered else "failed"
+        self.messages.labels(channel, moment.kind, outcome).inc()
+
+    async def _receipt(
+        self, key: str, case_id: str, kind: str, event_id: str, channel: str, result: Attempted
+    ) -> None:
+        """Written at once, before the next message: no address in it."""
+        receipt = {
+            "key": key,
+            "case_id": case_id,
+            "kind": kind,
+            "event_id": event_id,
+            "channel": channel,
+            "outcome": "delivered" if result.delivered else "failed",
+            "attempts": result.attempts,
+            "provider_id": result.provider_id,
+            "reason": result.reason,
+            "recorded_at": self.clock().isoformat(),
+        }
+        value = json.dumps(receipt, separators=(",", ":")).encode()
+        await self.clients.send(self.topics.receipts, key.encode(), value)
+        self.handled.add(key)
+        if not result.delivered:
+            log.warning("reporter message %s not delivered: %s", key, result.reason)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def _forget_ended(self) -> None:
+        keep = timedelta(days=self.settings.contact_keep_days)
+        for key in self.book.expired(self.clock(), keep):
+            await self.clients.send(self.topics.contacts, key, None)
+            self.book.apply(key, None)
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        consumer = self.clients.events
+        while not stop.is_set():
+            batch = await consumer.getmany(
+                timeout_ms=self.settings.poll_ms, max_records=self.settings.batch_max
+            )
+            if batch:
+                await self.clients.catch_up(self._apply_side)
+            for tp, records in batch.items():
+                for record in records:
+                    await self.handle(record)
+                try:
+                    await consumer.commit({tp: records[-1].offset + 1})
+                except Exception as exc:  # a rebalance took the partition: receipts cover it
+                    log.warning("commit of %s failed (%s); receipts prevent resending", tp, exc)
+            await self._forget_ended()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self.clients.start()
+            await self.clients.follow()
+            await self.clients.catch_up(self._apply_side)
+            await self.clients.join_group()
+            self.ready.set()
+            await self._loop(stop)
+        finally:
+            await self.clients.stop()

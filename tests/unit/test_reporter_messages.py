@@ -1,0 +1,108 @@
+"""Which events become reporter messages, and their Indonesian words (issue 15 part 1)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from consumers.reporter.messages import load_texts, moment_of
+from tests.e2e import builders as b
+from workflow.commands import RejectComplaint, RejectPayload
+from workflow.core import Workflow
+from workflow.enums import RejectionReason
+from workflow.policy import load_policy
+
+T0 = b.datetime.fromisoformat("2026-12-07T09:00:00+09:00")
+POLICY = load_policy()
+TEXTS = load_texts("https://lapor.example/v1/cases/", "Asia/Jayapura")
+
+
+def run(*steps: Any) -> list[Any]:
+    """Every event of a case driven through the real core."""
+    workflow = Workflow(POLICY)
+    case, events = None, []
+    for step in steps:
+        case, produced = workflow.handle(case, step, step.occurred_at)
+        events += produced
+    return events
+
+
+def messages(events: list[Any]) -> dict[str, str]:
+    out = {}
+    for event in events:
+        moment = moment_of(event, POLICY)
+        if moment is not None:
+            out[moment.kind] = TEXTS.render(moment).body
+    return out
+
+
+def test_a_case_from_intake_to_confirmation_tells_the_reporter_each_step() -> None:
+    complaint = b.complaint("m-r1", T0, confidentiality="confidential")
+    cid = complaint.derived_case_id
+    at = [T0 + timedelta(hours=h) for h in range(1, 10)]
+    events = run(
+        complaint,
+        b.formal(cid, at[0]),
+        b.request_information(cid, at[1]),
+        b.provide_information(cid, at[2]),
+        b.material(cid, at[3]),
+        b.accept(cid, at[4]),
+        b.plan(cid, at[5]),
+        b.resolve(cid, at[6]),
+        b.confirm(cid, at[7]),
+    )
+    said = messages(events)
+    assert list(said) == [
+        "received",
+        "information_requested",
+        "information_received",
+        "referred",
+        "plan_posted",
+        "resolved",
+        "closed_confirmed",
+    ]
+    assert cid in said["received"]
+    assert "https://lapor.example/v1/cases/" + cid in said["received"]
+    assert '"Mohon sebutkan nama puskesmas."' in said["information_requested"]
+    assert "paling lambat" in said["information_requested"]
+    assert " WIT" in said["information_requested"]
+    assert "Dinas Kesehatan" in said["referred"] or "DINKES" in said["referred"]
+    assert "Menambah petugas jaga pagi." in said["plan_posted"]
+    assert "Jadwal petugas diperbaiki sejak Senin." in said["resolved"]
+    assert "balas YA" in said["resolved"]
+    assert "TIDAK" in said["resolved"]
+    for body in said.values():
+        assert "verifier-01" not in body  # never an actor's identity
+        assert "{" not in body
+
+
+def test_a_rejection_is_told_as_a_plain_reason_without_the_officers_note() -> None:
+    complaint = b.complaint("m-r2", T0)
+    cid = complaint.derived_case_id
+    reject = RejectComplaint(
+        event_id=b.new_id(),
+        occurred_at=T0 + timedelta(hours=1),
+        case_id=cid,
+        payload=RejectPayload(
+            actor=b.VERIFIER, reason=RejectionReason.DUPLICATE, detail="internal: dup of X"
+        ),
+    )
+    said = messages(run(complaint, reject))
+    assert "pengaduan yang sama sudah pernah diterima" in said["rejected"]
+    assert "internal" not in said["rejected"]
+
+
+def test_dates_are_written_the_indonesian_way() -> None:
+    assert TEXTS.when(b.datetime.fromisoformat("2026-12-07T07:00:00+00:00")) == (
+        "7 Desember 2026 pukul 16.00 WIT"
+    )
+
+
+def test_whatsapp_template_parameters_follow_the_declared_order() -> None:
+    complaint = b.complaint("m-r3", T0)
+    [opened] = [e for e in run(complaint) if e.type == "CaseOpened"]
+    moment = moment_of(opened, POLICY)
+    assert moment is not None
+    rendered = TEXTS.render(moment)
+    assert rendered.template == "aduan_diterima"
+    assert rendered.params == (complaint.derived_case_id,)
