@@ -217,8 +217,13 @@ class _Run:
         clock = SimulatedTime(self.producer, self.topic("control.clock"), SIMULATED_START)
         workdir = config.var / self.prefix
         workdir.mkdir(parents=True, exist_ok=True)
+        # The run is about nothing lost: a held command must outlive the whole simulated span
+        # (the clock steps hours at a time, past the 15-minute default between a command and
+        # its intake). The expiry path is tests/e2e/test_engine_overtaking.py's.
+        hold_wait = timedelta(days=config.simulated_days + 30)
         for n in range(1, config.workers + 1):
-            env = worker_env(bootstrap, self.prefix, SIMULATED_START, workdir / f"data-w{n}")
+            data_dir = workdir / f"data-w{n}"
+            env = worker_env(bootstrap, self.prefix, SIMULATED_START, data_dir, hold_wait)
             self.workers.append(Worker(f"w{n}", env, workdir / f"w{n}.log"))
         for worker in self.workers:
             worker.start()
