@@ -58,6 +58,10 @@ class EventRelay:
         # Partitions whose transactional producer was (re)initialised since their last batch:
         # their consumer position must be checked against the committed offset first.
         self._fenced_in: set[int] = set()
+        # Per partition: the changelog offset up to which this process's own transactions
+        # committed. The committed offset read back from the broker may lag behind it for a
+        # moment (transaction markers reach the group coordinator asynchronously).
+        self._published_until: dict[int, int] = {}
         self._lock = asyncio.Lock()
         self.published_events = 0
         self.published_snapshots = 0
@@ -141,12 +145,14 @@ class EventRelay:
         takes the id back and would redo batches its successor committed); the offset committed
         with the transactions is the truth once our InitProducerId has completed or aborted
         every earlier transaction of that id."""
+        own = self._published_until.get(tp.partition, 0)
         if tp.partition not in self._fenced_in:
-            return records
-        committed = await consumer.committed(tp)
+            return _from_offset(records, own)
+        read_back = await consumer.committed(tp)
         self._fenced_in.discard(tp.partition)
-        if committed is None:
+        if read_back is None and not own:
             return records
+        committed = max(read_back or 0, own)
         if records[0].offset > committed:  # records before ours were never published
             log.info("relay %s: back to the committed offset %d", tp, committed)
             consumer.seek(tp, committed)
@@ -187,8 +193,19 @@ class EventRelay:
                     committed.append((snapshot, outbox))
                 last_offset: int = records[-1].offset
                 await producer.send_offsets_to_transaction({tp: last_offset + 1}, self.group_id)
+            until = self._published_until.get(tp.partition, 0)
+            self._published_until[tp.partition] = max(until, last_offset + 1)
             self.published_events += events
             self.published_snapshots += snapshots
             if self.on_published is not None:
                 for snapshot, outbox in committed:
                     self.on_published(snapshot, outbox)
+
+
+def _from_offset(records: list[Any], offset: int) -> list[Any]:
+    """The records at or after ``offset`` (a position that went back: a redo, a reassignment)."""
+    if not records or records[0].offset >= offset:
+        return records
+    kept = [record for record in records if record.offset >= offset]
+    log.info("relay: %d records this relay published already, skipped", len(records) - len(kept))
+    return kept

@@ -65,15 +65,21 @@ async def _write_changelog(bootstrap: str, topic: str, numbers: range) -> None:
         await producer.stop()
 
 
-async def _read_changelog(bootstrap: str, tp: TopicPartition, start: int, n: int) -> list[Any]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def _unpublished_changelog(bootstrap: str, group: str, tp: TopicPartition, end: int) -> Any:
+    """What a successor relay reads: the changelog from the relay group's committed offset."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign([tp])
+        start = await consumer.committed(tp) or 0
         consumer.seek(tp, start)
         records: list[Any] = []
-        while len(records) < n:
-            batch = await consumer.getmany(tp, timeout_ms=500, max_records=n - len(records))
+        while len(records) < end - start:
+            batch = await consumer.getmany(
+                tp, timeout_ms=500, max_records=end - start - len(records)
+            )
             records += batch.get(tp, [])
         return records
     finally:
@@ -131,10 +137,12 @@ async def test_a_relay_fenced_out_by_its_successor_does_not_republish_its_batche
         await _wait(zombie.stalled, "the relay to fetch records 10..19")
 
         # The successor: the same transactional id (InitProducerId fences the stalled relay),
-        # publishing records 10..19 and committing offset 20 in its transaction.
+        # publishing what the stalled one had not, and committing offset 20 with it.
         successor = EventRelay(settings)
         await successor.acquire([tp])
-        await successor._publish(tp, await _read_changelog(kafka_bootstrap, tp, 10, 10))
+        records = await _unpublished_changelog(kafka_bootstrap, successor.group_id, tp, 20)
+        assert records[-1].offset == 19
+        await successor._publish(tp, records)
         await successor.release([tp])
 
         zombie.resume.set()
