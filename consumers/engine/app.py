@@ -32,7 +32,7 @@ from consumers.engine.clock import (
     SimulatedClock,
     SystemClock,
     follow_clock_topic,
-    replay_clock_topic,
+    replay_clock_topic_when_reachable,
 )
 from consumers.engine.faust_internals import memory_store_partitions
 from consumers.engine.records import CODEC_NAME, HeldCommands, register_codec
@@ -262,7 +262,9 @@ class Engine:
             # Before anything is consumed: a restarted worker must not act on its start instant
             # while the deployment's simulated time is elsewhere.
             s = self.settings
-            self._clock_offset = replay_clock_topic(self.clock, s.kafka_bootstrap, s.clock_topic)
+            self._clock_offset = replay_clock_topic_when_reachable(
+                self.clock, s.kafka_bootstrap, s.clock_topic
+            )
         worker = faust.Worker(self.app, loglevel=self.settings.log_level)
         try:
             worker.execute_from_commandline()

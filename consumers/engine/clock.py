@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -110,6 +112,32 @@ def replay_clock_topic(clock: SimulatedClock, bootstrap: list[str], topic: str) 
         return end
     finally:
         consumer.close()
+
+
+def replay_clock_topic_when_reachable(
+    clock: SimulatedClock,
+    bootstrap: list[str],
+    topic: str,
+    retry_seconds: float = 2.0,
+    replay: Callable[[SimulatedClock, list[str], str], int] = replay_clock_topic,
+) -> int:
+    """`replay_clock_topic`, waiting for the broker if it is down (one line when it starts
+    waiting, one when it is back), so a worker restarted during an outage does not exit."""
+    from kafka.errors import KafkaError
+
+    waiting_since: float | None = None
+    while True:
+        try:
+            offset = replay(clock, bootstrap, topic)
+        except KafkaError as exc:
+            if waiting_since is None:
+                waiting_since = time.monotonic()
+                log.warning("Kafka unreachable at start (%s); waiting for it", exc)
+            time.sleep(retry_seconds)
+            continue
+        if waiting_since is not None:
+            log.warning("Kafka reachable after %.0f s", time.monotonic() - waiting_since)
+        return offset
 
 
 def _control(value: bytes | None, offset: int) -> ClockControl | None:
