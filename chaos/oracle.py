@@ -15,7 +15,9 @@ A ``TimerFired`` is the exception: whether it acts depends on the instant the wo
 it is at (one not yet due does nothing, and its deadline fires again later under the same id),
 which its ``occurred_at`` (the sending worker's clock) does not say. So a timer applies at the
 copy where the engine applied it: the first copy after every message whose events came before
-the timer's on ``cases.events``; a timer that caused no event did nothing. That the engine acted
+the timer's on ``cases.events`` (with no such copy, right after the last of those messages: the
+engine applied a redelivery of the record, after a kill); a timer that caused no event did
+nothing (it was not due, or had nothing to do, wherever it was processed). That the engine acted
 on every deadline is checked apart: no open case may still wait for a wake-up the run's clock
 passed (``timers_not_acted_on``).
 """
@@ -94,19 +96,33 @@ class Oracle:
             except seam.InvalidMessage:
                 unreadable += 1
         ranks = output.applied_rank
+        deferred: list[Any] = []  # timers the engine applied later than this copy's place
         for message in messages:
             if message.event_id in applied:
                 continue
-            if message.type == "TimerFired" and not _timer_applies_here(
-                message, messages, applied, ranks
-            ):
-                continue
-            now = output.applied_at.get(message.event_id, message.occurred_at)
-            case, produced = self.workflow.handle(case, message, now)
-            if produced and case is not None:  # an unknown-case rejection is no case event
-                applied.add(message.event_id)
-                events.extend(produced)
+            if message.type == "TimerFired":
+                if message.event_id not in ranks:
+                    continue  # it did nothing on the engine
+                if not _timer_applies_here(message, messages, applied, ranks):
+                    deferred.append(message)
+                    continue
+            case = self._apply(case, message, output, applied, events)
+            for timer in sorted(deferred, key=lambda t: ranks[t.event_id]):
+                if timer.event_id not in applied and _timer_applies_here(
+                    timer, messages, applied, ranks
+                ):
+                    case = self._apply(case, timer, output, applied, events)
         return case, events, unreadable
+
+    def _apply(
+        self, case: Any, message: Any, output: EngineOutput, applied: set[str], events: list[Any]
+    ) -> Any:
+        now = output.applied_at.get(message.event_id, message.occurred_at)
+        new_case, produced = self.workflow.handle(case, message, now)
+        if produced and new_case is not None:  # an unknown-case rejection is no case event
+            applied.add(message.event_id)
+            events.extend(produced)
+        return new_case
 
     def trace(self, case_id: str, inputs: CaseInput, output: EngineOutput) -> list[str]:
         """A mismatched case's story, for the run's ``mismatches.txt``: its input in order, then

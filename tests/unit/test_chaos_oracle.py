@@ -25,10 +25,12 @@ class Worker:
         self.inputs = CaseInput()
         self.case: Any = None
 
-    def process(self, message: Any, now: datetime) -> int:
+    def process(self, message: Any, now: datetime, redelivered: bool = False) -> int:
+        """``redelivered``: the same record again (after a kill), not a new one on the topic."""
         raw = seam.encode(message)
         is_intake = message.type == "ComplaintSubmitted"
-        (self.inputs.intake if is_intake else self.inputs.commands).append(raw)
+        if not redelivered:
+            (self.inputs.intake if is_intake else self.inputs.commands).append(raw)
         new_case, events = self.workflow.handle(self.case, message, now)
         for event in events:
             self.output.add_event(seam.encode(event))
@@ -106,3 +108,20 @@ def test_a_deadline_the_engine_never_acted_on_is_reported() -> None:
 
     assert verdict.mismatched == []  # the engine's case is what the core makes of its input
     assert verdict.timers_not_acted_on == [case.case_id]
+
+
+def test_a_timer_the_engine_applied_only_when_its_record_was_redelivered() -> None:
+    """Seen in the short run: the one copy of a timer on the topic did nothing when first
+    processed; after a kill the record came again, after a later command, and then acted."""
+    worker, case = _opened()
+    due = case.wake_at
+    assert due is not None
+    timer = worker.workflow.timer_message(case, due + timedelta(hours=1))
+    assert worker.process(timer, due - timedelta(hours=1)) == 0
+    before = due - timedelta(minutes=30)
+    assert worker.process(_formal(case.case_id, before), before) > 0
+    assert worker.process(timer, due + timedelta(hours=2), redelivered=True) > 0
+
+    verdict = Oracle().judge({case.case_id: worker.inputs}, worker.output, due + timedelta(hours=2))
+
+    assert [m.problems for m in verdict.mismatched] == []
