@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,8 +174,18 @@ class Worker:
             return ""
 
 
-def worker_env(bootstrap: str, prefix: str, start: datetime, data_dir: Path) -> dict[str, str]:
+def worker_env(
+    bootstrap: str,
+    prefix: str,
+    start: datetime,
+    data_dir: Path,
+    hold_wait: timedelta | None = None,
+) -> dict[str, str]:
+    """``hold_wait``: how long a command that overtook its intake waits for it (engine time;
+    None: the engine's default)."""
     env = dict(os.environ)
+    if hold_wait is not None:
+        env["ADUAN_UNKNOWN_CASE_WAIT_SECONDS"] = str(hold_wait.total_seconds())
     env.update(
         ADUAN_KAFKA_BOOTSTRAP=bootstrap,
         ADUAN_TOPIC_PREFIX=prefix,

@@ -10,6 +10,16 @@ ids is bounded; the oracle's is not).
 The instant a message is applied at is the engine's: the ``occurred_at`` of the events it caused
 (every event carries the ``now`` it was decided at, and its ``causation_id``). A message that
 caused no event on the engine's side is applied at its own ``occurred_at``.
+
+A ``TimerFired`` is the exception: whether it acts depends on the instant the worker processing
+it is at (one not yet due does nothing, and its deadline fires again later under the same id),
+which its ``occurred_at`` (the sending worker's clock) does not say. So a timer applies at the
+copy where the engine applied it: the first copy after every message whose events came before
+the timer's on ``cases.events`` (with no such copy, right after the last of those messages: the
+engine applied a redelivery of the record, after a kill); a timer that caused no event did
+nothing (it was not due, or had nothing to do, wherever it was processed). That the engine acted
+on every deadline is checked apart: no open case may still wait for a wake-up the run's clock
+passed (``timers_not_acted_on``).
 """
 
 from __future__ import annotations
@@ -36,12 +46,15 @@ class EngineOutput:
     events: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     snapshots: dict[str, bytes] = field(default_factory=dict)
     applied_at: dict[str, datetime] = field(default_factory=dict)  # causation id -> now
+    #: causation id -> its place in the order the engine applied its case's messages
+    applied_rank: dict[str, int] = field(default_factory=dict)
 
     def add_event(self, raw: bytes) -> Any:
         event = seam.parse_event(raw)
         self.events[event.case_id].append(event)
-        if event.causation_id is not None:
-            self.applied_at.setdefault(event.causation_id, event.occurred_at)
+        if event.causation_id is not None and event.causation_id not in self.applied_at:
+            self.applied_at[event.causation_id] = event.occurred_at
+            self.applied_rank[event.causation_id] = len(self.events[event.case_id])
         return event
 
 
@@ -61,6 +74,7 @@ class Verdict:
     extra_events: int = 0
     breaches_expected: int = 0
     breaches_emitted: int = 0
+    timers_not_acted_on: list[str] = field(default_factory=list)  # case ids
     unreadable_input: int = 0
     expected_types: Counter[str] = field(default_factory=Counter)
 
@@ -75,32 +89,78 @@ class Oracle:
         events: list[Any] = []
         applied: set[str] = set()
         unreadable = 0
+        messages: list[Any] = []
         for raw, parse in self._ordered(inputs):
             try:
-                message = parse(raw)
+                messages.append(parse(raw))
             except seam.InvalidMessage:
                 unreadable += 1
-                continue
+        ranks = output.applied_rank
+        deferred: list[Any] = []  # timers the engine applied later than this copy's place
+        for message in messages:
             if message.event_id in applied:
                 continue
-            now = output.applied_at.get(message.event_id, message.occurred_at)
-            case, produced = self.workflow.handle(case, message, now)
-            if produced and case is not None:  # an unknown-case rejection is no case event
-                applied.add(message.event_id)
-                events.extend(produced)
+            if message.type == "TimerFired":
+                if message.event_id not in ranks:
+                    continue  # it did nothing on the engine
+                if not _timer_applies_here(message, messages, applied, ranks):
+                    deferred.append(message)
+                    continue
+            case = self._apply(case, message, output, applied, events)
+            for timer in sorted(deferred, key=lambda t: ranks[t.event_id]):
+                if timer.event_id not in applied and _timer_applies_here(
+                    timer, messages, applied, ranks
+                ):
+                    case = self._apply(case, timer, output, applied, events)
         return case, events, unreadable
+
+    def _apply(
+        self, case: Any, message: Any, output: EngineOutput, applied: set[str], events: list[Any]
+    ) -> Any:
+        now = output.applied_at.get(message.event_id, message.occurred_at)
+        new_case, produced = self.workflow.handle(case, message, now)
+        if produced and new_case is not None:  # an unknown-case rejection is no case event
+            applied.add(message.event_id)
+            events.extend(produced)
+        return new_case
+
+    def trace(self, case_id: str, inputs: CaseInput, output: EngineOutput) -> list[str]:
+        """A mismatched case's story, for the run's ``mismatches.txt``: its input in order, then
+        what the engine wrote (type, id, instant, cause)."""
+        lines = [f"case {case_id}: input"]
+        for raw, parse in self._ordered(inputs):
+            try:
+                m = parse(raw)
+            except seam.InvalidMessage:
+                lines.append("  (unreadable)")
+                continue
+            due = getattr(m.payload, "due_at", None) if m.type == "TimerFired" else None
+            extra = f" due {due.isoformat()}" if due is not None else ""
+            lines.append(f"  {m.type} {m.event_id} at {m.occurred_at.isoformat()}{extra}")
+        lines.append("  engine events")
+        for e in output.events.get(case_id, []):
+            lines.append(
+                f"  {e.type} {e.event_id} at {e.occurred_at.isoformat()} <- {e.causation_id}"
+            )
+        return lines
 
     def _ordered(self, inputs: CaseInput) -> list[tuple[bytes, Any]]:
         ordered: list[tuple[bytes, Any]] = [(raw, seam.parse_intake) for raw in inputs.intake]
         ordered += [(raw, _parse_command_or_intake) for raw in inputs.commands]
         return ordered
 
-    def judge(self, inputs: dict[str, CaseInput], output: EngineOutput) -> Verdict:
+    def judge(
+        self, inputs: dict[str, CaseInput], output: EngineOutput, clock_end: datetime
+    ) -> Verdict:
+        """``clock_end``: the simulated instant the run ended at; every deadline before it must
+        have been acted on."""
         verdict = Verdict()
         for case_id, case_inputs in inputs.items():
             verdict.cases += 1
             expected_case, expected, unreadable = self.replay_case(case_inputs, output)
             verdict.unreadable_input += unreadable
+            if _waits_for_a_past_deadline(expected_case, clock_end):
+                verdict.timers_not_acted_on.append(case_id)
             problems = self._compare(case_id, expected_case, expected, output, verdict)
             if problems:
                 overtaking = bool(case_inputs.overtaking)
@@ -146,6 +206,31 @@ class Oracle:
         if actual != expected_case:
             problems.append(_snapshot_difference(expected_case, actual))
         return problems
+
+
+def _timer_applies_here(
+    timer: Any, messages: list[Any], applied: set[str], ranks: dict[str, int]
+) -> bool:
+    """Whether the engine applied ``timer`` at this copy: it caused events, and every message
+    the engine applied before it has been applied here already (copies before that did nothing:
+    the processing worker was not at their due instant yet)."""
+    rank = ranks.get(timer.event_id)
+    if rank is None:
+        return False
+    return all(
+        m.event_id in applied
+        for m in messages
+        if m.event_id != timer.event_id and ranks.get(m.event_id, rank) < rank
+    )
+
+
+def _waits_for_a_past_deadline(case: Any, clock_end: datetime) -> bool:
+    return (
+        case is not None
+        and not case.is_final
+        and case.wake_at is not None
+        and (case.wake_at < clock_end)
+    )
 
 
 def _parse_command_or_intake(raw: bytes) -> Any:

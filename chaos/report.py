@@ -49,7 +49,8 @@ def summary(result: RunResult) -> list[str]:
         f"{unexplained} neither",
         f"  duplicate event ids     {v.duplicate_events} (cases.events, read committed)",
         f"  events missing          {v.missing_events}; unexpected {v.extra_events}",
-        f"  breaches emitted        {v.breaches_emitted} vs expected {v.breaches_expected}",
+        f"  breaches emitted        {v.breaches_emitted} vs expected {v.breaches_expected}; "
+        f"open cases still waiting for a deadline the clock passed {len(v.timers_not_acted_on)}",
         f"  breach lateness         p50 {_seconds(percentile(result.lateness, 0.5))}, p99 "
         f"{_seconds(percentile(result.lateness, 0.99))} (wall time from the clock reaching the "
         "deadline to the breach on cases.events)",

@@ -71,7 +71,8 @@ class RunResult:
     @property
     def ok(self) -> bool:
         v = self.verdict
-        return not v.mismatched and not v.duplicate_events and not v.missing_events
+        quiet = not v.mismatched and not v.duplicate_events and not v.missing_events
+        return quiet and not v.timers_not_acted_on
 
 
 class SimulatedTime:
@@ -167,7 +168,14 @@ class _Run:
         for case_id, message_ids in overtaking.items():
             if case_id in topics.inputs:
                 topics.inputs[case_id].overtaking |= message_ids
-        verdict = Oracle().judge(topics.inputs, topics.output)
+        oracle = Oracle()
+        verdict = oracle.judge(topics.inputs, topics.output, clock.now)
+        suspects = [m.case_id for m in verdict.mismatched[:20]] + verdict.timers_not_acted_on[:20]
+        if suspects:
+            story = [
+                line for c in suspects for line in oracle.trace(c, topics.inputs[c], topics.output)
+            ]
+            (config.var / self.prefix / "mismatches.txt").write_text("\n".join(story) + "\n")
         lateness = [
             written - reached
             for deadline, written in topics.breaches
@@ -217,8 +225,13 @@ class _Run:
         clock = SimulatedTime(self.producer, self.topic("control.clock"), SIMULATED_START)
         workdir = config.var / self.prefix
         workdir.mkdir(parents=True, exist_ok=True)
+        # The run is about nothing lost: a held command must outlive the whole simulated span
+        # (the clock steps hours at a time, past the 15-minute default between a command and
+        # its intake). The expiry path is tests/e2e/test_engine_overtaking.py's.
+        hold_wait = timedelta(days=config.simulated_days + 30)
         for n in range(1, config.workers + 1):
-            env = worker_env(bootstrap, self.prefix, SIMULATED_START, workdir / f"data-w{n}")
+            data_dir = workdir / f"data-w{n}"
+            env = worker_env(bootstrap, self.prefix, SIMULATED_START, data_dir, hold_wait)
             self.workers.append(Worker(f"w{n}", env, workdir / f"w{n}.log"))
         for worker in self.workers:
             worker.start()

@@ -33,7 +33,7 @@ from consumers.engine.clock import (
     SimulatedClock,
     SystemClock,
     follow_clock_topic,
-    replay_clock_topic,
+    replay_clock_topic_when_reachable,
 )
 from consumers.engine.faust_internals import memory_store_partitions
 from consumers.engine.records import CODEC_NAME, HeldCommands, register_codec
@@ -271,7 +271,7 @@ class Engine:
             # Before anything is consumed: a restarted worker must not act on its start instant
             # while the deployment's simulated time is elsewhere.
             s = self.settings
-            self._clock_offset = replay_clock_topic(
+            self._clock_offset = replay_clock_topic_when_reachable(
                 self.clock, s.kafka_python_client(), s.clock_topic
             )
         worker = _Worker(self.app, loglevel=self.settings.log_level)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -112,6 +113,32 @@ def replay_clock_topic(clock: SimulatedClock, kafka: Mapping[str, Any], topic: s
         return end
     finally:
         consumer.close()
+
+
+def replay_clock_topic_when_reachable(
+    clock: SimulatedClock,
+    kafka: Mapping[str, Any],
+    topic: str,
+    retry_seconds: float = 2.0,
+    replay: Callable[[SimulatedClock, Mapping[str, Any], str], int] = replay_clock_topic,
+) -> int:
+    """`replay_clock_topic`, waiting for the broker if it is down (one line when it starts
+    waiting, one when it is back), so a worker restarted during an outage does not exit."""
+    from kafka.errors import KafkaError
+
+    waiting_since: float | None = None
+    while True:
+        try:
+            offset = replay(clock, kafka, topic)
+        except KafkaError as exc:
+            if waiting_since is None:
+                waiting_since = time.monotonic()
+                log.warning("Kafka unreachable at start (%s); waiting for it", exc)
+            time.sleep(retry_seconds)
+            continue
+        if waiting_since is not None:
+            log.warning("Kafka reachable after %.0f s", time.monotonic() - waiting_since)
+        return offset
 
 
 def _control(value: bytes | None, offset: int) -> ClockControl | None:

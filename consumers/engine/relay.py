@@ -55,6 +55,13 @@ class EventRelay:
         self.events_topic = settings.topic("cases.events")
         self.state_topic = settings.topic("cases.state")
         self._producers: dict[int, AIOKafkaProducer] = {}
+        # Partitions whose transactional producer was (re)initialised since their last batch:
+        # their consumer position must be checked against the committed offset first.
+        self._fenced_in: set[int] = set()
+        # Per partition: the changelog offset up to which this process's own transactions
+        # committed. The committed offset read back from the broker may lag behind it for a
+        # moment (transaction markers reach the group coordinator asynchronously).
+        self._published_until: dict[int, int] = {}
         self._lock = asyncio.Lock()
         self.published_events = 0
         self.published_snapshots = 0
@@ -75,11 +82,13 @@ class EventRelay:
                 # aborts the transaction that one left open.
                 await producer.start()
                 self._producers[tp.partition] = producer
+                self._fenced_in.add(tp.partition)
 
     async def release(self, partitions: list[TopicPartition]) -> None:
         async with self._lock:
             for tp in partitions:
                 producer = self._producers.pop(tp.partition, None)
+                self._fenced_in.discard(tp.partition)
                 if producer is not None:
                     try:
                         await producer.stop()
@@ -103,11 +112,13 @@ class EventRelay:
                     max_records=self.settings.relay_batch_max,
                 )
                 for tp, records in batches.items():
-                    if tp.partition not in self._producers and tp in consumer.assignment():
-                        # Still ours (e.g. after our producer was fenced by a zombie that
-                        # re-initialised later): take the partition's transactional id back.
-                        await self.acquire([tp])
                     try:
+                        if tp.partition not in self._producers and tp in consumer.assignment():
+                            # Still ours (e.g. after our producer was fenced by a zombie that
+                            # re-initialised later): take the partition's transactional id back
+                            # (then _unpublished skips what the zombie published meanwhile).
+                            await self.acquire([tp])
+                        records = await self._unpublished(consumer, tp, records)
                         await self._publish(tp, records)
                     except Exception as exc:
                         # Nothing of the batch is visible (the transaction aborted or never
@@ -118,14 +129,45 @@ class EventRelay:
                         self.failures += 1
                         log.warning("relay batch for %s not published (%r); redoing", tp, exc)
                         await self.release([tp])
-                        consumer.seek(tp, records[0].offset)
+                        if tp in consumer.assignment():  # if revoked, its new owner redoes it
+                            consumer.seek(tp, records[0].offset)
                         if not isinstance(exc, KafkaError):
                             await asyncio.sleep(1.0)  # not a broker hiccup: do not spin
         finally:
             await consumer.stop()
             await self.release([TopicPartition("", p) for p in list(self._producers)])
 
+    async def _unpublished(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Any]
+    ) -> list[Any]:
+        """``records`` without those a previous holder of the partition's transactional id
+        published already. Our position is only a local belief (a relay fenced out as a zombie
+        takes the id back and would redo batches its successor committed); the offset committed
+        with the transactions is the truth once our InitProducerId has completed or aborted
+        every earlier transaction of that id."""
+        own = self._published_until.get(tp.partition, 0)
+        if tp.partition not in self._fenced_in:
+            return _from_offset(records, own)
+        read_back = await consumer.committed(tp)
+        self._fenced_in.discard(tp.partition)
+        if read_back is None and not own:
+            return records
+        committed = max(read_back or 0, own)
+        if records[0].offset > committed:  # records before ours were never published
+            log.info("relay %s: back to the committed offset %d", tp, committed)
+            consumer.seek(tp, committed)
+            return []
+        unpublished = [record for record in records if record.offset >= committed]
+        if len(unpublished) < len(records):
+            skipped = len(records) - len(unpublished)
+            log.info("relay %s: %d records published by an earlier holder, skipped", tp, skipped)
+        if not unpublished and records[-1].offset + 1 < committed:
+            consumer.seek(tp, committed)
+        return unpublished
+
     async def _publish(self, tp: TopicPartition, records: list[Any]) -> None:
+        if not records:
+            return
         async with self._lock:
             producer = self._producers.get(tp.partition)
             if producer is None:  # revoked while we were fetching; the new owner redoes it
@@ -151,8 +193,19 @@ class EventRelay:
                     committed.append((snapshot, outbox))
                 last_offset: int = records[-1].offset
                 await producer.send_offsets_to_transaction({tp: last_offset + 1}, self.group_id)
+            until = self._published_until.get(tp.partition, 0)
+            self._published_until[tp.partition] = max(until, last_offset + 1)
             self.published_events += events
             self.published_snapshots += snapshots
             if self.on_published is not None:
                 for snapshot, outbox in committed:
                     self.on_published(snapshot, outbox)
+
+
+def _from_offset(records: list[Any], offset: int) -> list[Any]:
+    """The records at or after ``offset`` (a position that went back: a redo, a reassignment)."""
+    if not records or records[0].offset >= offset:
+        return records
+    kept = [record for record in records if record.offset >= offset]
+    log.info("relay: %d records this relay published already, skipped", len(records) - len(kept))
+    return kept

@@ -18,7 +18,7 @@ from chaos.cluster import free_port
 from chaos.report import summary
 from chaos.run import RunConfig, run
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(720)]
 
 
 def test_short_chaos_run_matches_the_oracle() -> None:
@@ -51,3 +51,4 @@ def test_short_chaos_run_matches_the_oracle() -> None:
     assert len(result.verdict.mismatched) == 0, "\n".join(lines)
     assert result.verdict.duplicate_events == 0, "\n".join(lines)
     assert result.verdict.missing_events == 0, "\n".join(lines)
+    assert not result.verdict.timers_not_acted_on, "\n".join(lines)
