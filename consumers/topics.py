@@ -6,8 +6,10 @@ printed), never altered or silently accepted. Re-running changes nothing.
 
 Settings (flags or environment): ADUAN_KAFKA_BOOTSTRAP (127.0.0.1:9092), ADUAN_TOPIC_PREFIX
 (none; ``staging`` gives ``staging.complaints.intake``), ADUAN_TOPIC_PARTITIONS (6),
-ADUAN_TOPIC_RETENTION_MS (7 days; not applied to the compacted ``cases.state``; at most 7 days
-for the two topics that hold reporters' identities, ``complaints.intake`` and ``deadletter``).
+ADUAN_APP_ID (aduan: the engine's faust topics ``aduan-cases-changelog`` and
+``aduan-__assignor-__leader`` are created too), ADUAN_TOPIC_RETENTION_MS (7 days; not applied
+to the compacted topics; at most 7 days for the two topics that hold reporters' identities,
+``complaints.intake`` and ``deadletter``).
 On a secured broker the client login comes from ADUAN_KAFKA_SECURITY_PROTOCOL and the other
 ``ADUAN_KAFKA_*`` settings of ``consumers.kafka_security``; only the super user (``admin``)
 may create topics.
@@ -55,6 +57,9 @@ class TopicDecl:
     doc: str = ""
     holds_identities: bool = False
     """Clear reporter identities: retention at most `IDENTITY_RETENTION_MS`."""
+    partitions: int | None = None
+    """A fixed partition count (faust's leader topic: 1); None = the deployment's."""
+    extra_configs: tuple[tuple[str, str], ...] = ()
 
 
 #: The declarative topic list (contract: names and the compaction of cases.state).
@@ -86,6 +91,35 @@ TOPICS: tuple[TopicDecl, ...] = (
         holds_identities=True,
     ),
 )
+
+
+DEFAULT_APP_ID = "aduan"
+#: Changelog records younger than this are never compacted away, so the relay (which reads the
+#: changelog as a stream) sees every intermediate case change even when it lags behind.
+CHANGELOG_MIN_COMPACTION_LAG_MS = 24 * 60 * 60 * 1000
+
+
+def case_changelog_decl(app_id: str = DEFAULT_APP_ID) -> TopicDecl:
+    """The case table's changelog (faust's name ``<app id>-cases-changelog``): co-partitioned
+    with intake and commands."""
+    return TopicDecl(
+        f"{app_id}-cases-changelog",
+        compacted=True,
+        doc="case table changelog: snapshots and the events the relay publishes",
+        extra_configs=(("min.compaction.lag.ms", str(CHANGELOG_MIN_COMPACTION_LAG_MS)),),
+    )
+
+
+def leader_decl(app_id: str = DEFAULT_APP_ID) -> TopicDecl:
+    """faust's assignor leader topic, one partition."""
+    return TopicDecl(f"{app_id}-__assignor-__leader", doc="faust leader election", partitions=1)
+
+
+def engine_topics(app_id: str = DEFAULT_APP_ID) -> tuple[TopicDecl, ...]:
+    """faust's internal topics of the engine worker. Created up front by ``aduan topics``: a
+    worker that creates its changelog itself on a fresh broker can read its first message
+    before the changelog is in its metadata (faust's PartitionsMismatch, 0 partitions)."""
+    return (case_changelog_decl(app_id), leader_decl(app_id))
 
 
 @dataclass(frozen=True)
@@ -135,13 +169,19 @@ def topic_specs(
     specs = []
     for decl in topics:
         configs = {"cleanup.policy": "compact" if decl.compacted else "delete"}
+        configs.update(decl.extra_configs)
         retention = retention_ms
         if decl.holds_identities:
             retention = min(retention or IDENTITY_RETENTION_MS, IDENTITY_RETENTION_MS)
         if retention is not None and not decl.compacted:
             configs["retention.ms"] = str(retention)
         specs.append(
-            TopicSpec(topic_name(decl.name, prefix), partitions, replication_factor, configs)
+            TopicSpec(
+                topic_name(decl.name, prefix),
+                decl.partitions or partitions,
+                replication_factor,
+                configs,
+            )
         )
     return specs
 
@@ -277,9 +317,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=int(env.get("ADUAN_TOPIC_RETENTION_MS", DEFAULT_RETENTION_MS)),
     )
+    parser.add_argument(
+        "--app-id",
+        default=env.get("ADUAN_APP_ID", DEFAULT_APP_ID),
+        help="the engine's faust app id: names its changelog and leader topics",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 2 when a topic has drifted")
     args = parser.parse_args(argv)
-    specs = topic_specs(args.prefix, args.partitions, args.retention_ms)
+    declared = (*TOPICS, *engine_topics(args.app_id))
+    specs = topic_specs(args.prefix, args.partitions, args.retention_ms, topics=declared)
     result = provision(args.bootstrap, specs)
     report(result)
     print(

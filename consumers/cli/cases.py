@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from consumers.cli.common import CliError, load_settings, make_producer, make_reader
+from consumers.cli.common import CliError, load_settings, make_producer, make_reader, one_line
 from consumers.topic_reading import read_until_end
 
 case_app = typer.Typer(no_args_is_help=True, help="Look at one case on the broker.")
@@ -29,7 +29,8 @@ def submit(
     ],
 ) -> None:
     """Validate a complaint and publish it to complaints.intake; prints the tracking number."""
-    from workflow.codec import InvalidMessage, parse_intake
+    from workflow.codec import InvalidMessage, encode, parse_intake
+    from workflow.intake import with_tracking_number
 
     try:
         raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
@@ -40,6 +41,9 @@ def submit(
     except InvalidMessage as exc:
         raise CliError(f"invalid complaint: {exc}") from None
     s = load_settings()
+    if complaint.case_id is None:  # numbered as the gateway numbers it (one key, one function)
+        complaint = with_tracking_number(complaint, _tracking_secret())
+        raw = encode(complaint)
     producer = make_producer(s)
     try:
         key = complaint.derived_case_id.encode()
@@ -47,6 +51,22 @@ def submit(
     finally:
         producer.close()
     typer.echo(complaint.derived_case_id)
+
+
+def _tracking_secret() -> bytes:
+    """The gateway's tracking-number key (ADUAN_GATEWAY_TRACKING_SECRET, dev default in dev
+    mode); a one-line error without one outside dev mode."""
+    from pydantic import ValidationError
+
+    from consumers.gateway.security import SecurityFileError
+    from consumers.gateway.settings import GatewaySettings, tracking_secret
+
+    try:
+        return tracking_secret(GatewaySettings())
+    except ValidationError as exc:
+        raise CliError(f"setting {one_line(exc)}") from None
+    except SecurityFileError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _partition_of(case_id: str, topic: str, consumer: Any) -> int:

@@ -53,6 +53,8 @@ def topics(
         s.topic_prefix,
         "--partitions",
         str(s.topic_partitions),
+        "--app-id",
+        s.app_id,
     ]
     if strict:
         argv.append("--strict")

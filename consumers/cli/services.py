@@ -74,9 +74,16 @@ def notifier(
     metrics_port: Annotated[
         int,
         typer.Option(
-            envvar="ADUAN_NOTIFIER_METRICS_PORT", help="Serve /metrics on 127.0.0.1 here (0 = off)."
+            envvar="ADUAN_NOTIFIER_METRICS_PORT", help="Serve /metrics and /healthz here (0 = off)."
         ),
     ] = 6068,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            envvar="ADUAN_NOTIFIER_METRICS_HOST",
+            help="Address /metrics and /healthz bind (0.0.0.0: reachable from outside).",
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run the notifier (SLA warnings, escalations, reminders to officers) until Ctrl-C;
     ``pending`` lists stuck deliveries, ``retry`` retries them now."""
@@ -93,7 +100,7 @@ def notifier(
     from consumers.notifier.runner import NotifierStartError, serve
 
     try:
-        serve(directory, check, metrics_port, typer.echo)
+        serve(directory, check, metrics_port, typer.echo, metrics_host)
     except NotifierStartError as exc:
         raise CliError(str(exc)) from None
 

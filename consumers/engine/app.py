@@ -43,16 +43,12 @@ from consumers.engine.views import register_pages
 from consumers.metrics import EngineMetrics, new_registry
 from consumers.settings import EngineSettings
 from consumers.stopping import StopWatchdog
-from consumers.topics import CONTACTS, partition_for
+from consumers.topics import CHANGELOG_MIN_COMPACTION_LAG_MS, CONTACTS, partition_for
 from workflow.case import Case
 from workflow.core import Workflow
 from workflow.policy import Policy, load_policy
 
 log = logging.getLogger(__name__)
-
-#: Changelog records younger than this are never compacted away, so the relay (which reads the
-#: changelog as a stream) sees every intermediate case change even when it lags behind.
-CHANGELOG_MIN_COMPACTION_LAG_MS = 24 * 60 * 60 * 1000
 
 
 class Engine:

@@ -33,13 +33,12 @@ from consumers.gateway.routes.health import health
 from consumers.gateway.routes.intake import UPLOAD_PATHS, intake
 from consumers.gateway.routes.open311 import open311
 from consumers.gateway.security import (
-    DEV_TRACKING_SECRET,
     SecurityConfig,
     SecurityFileError,
     dev_security,
     load_security,
 )
-from consumers.gateway.settings import GatewaySettings
+from consumers.gateway.settings import GatewaySettings, tracking_secret
 from consumers.gateway.smtp import start_smtp
 from consumers.gateway.store import AttachmentStore
 from consumers.metrics import HttpMetrics, metrics_endpoint, new_registry
@@ -83,7 +82,7 @@ def create_app(
         store=AttachmentStore(settings.gateway_store_dir),
         limiter=RateLimiter(settings.gateway_rate_per_minute, settings.gateway_rate_burst),
         clock=clock or (lambda: datetime.now(UTC)),
-        tracking_secret=_tracking_secret(settings),
+        tracking_secret=tracking_secret(settings),
         agency_codes=frozenset(a.code for a in policy.agencies),
         broker=broker,
     )
@@ -114,18 +113,6 @@ def _security(settings: GatewaySettings) -> SecurityConfig:
         )
     log.warning("DEVELOPMENT MODE: using the well-known development credentials")
     return dev_security()
-
-
-def _tracking_secret(settings: GatewaySettings) -> bytes:
-    if settings.gateway_tracking_secret is not None:
-        return settings.gateway_tracking_secret.get_secret_value().encode()
-    if not settings.gateway_dev_mode:
-        raise SecurityFileError(
-            "no ADUAN_GATEWAY_TRACKING_SECRET: refusing to issue tracking numbers anyone can "
-            "compute (set a long random secret, e.g. from `aduan keygen`, and keep it; or "
-            "ADUAN_GATEWAY_DEV_MODE=true on a development machine)"
-        )
-    return DEV_TRACKING_SECRET
 
 
 def _lifespan(gw: Gateway) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:

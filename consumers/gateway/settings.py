@@ -93,3 +93,19 @@ class GatewaySettings(SharedSettings):
         description="Seconds to wait for the broker to acknowledge a write; then 503 with "
         "Retry-After (never a 2xx without the acknowledgement).",
     )
+
+
+def tracking_secret(settings: GatewaySettings) -> bytes:
+    """The key of the tracking numbers, as the gateway and ``aduan submit`` both derive them;
+    the development value only in dev mode (SecurityFileError otherwise)."""
+    from consumers.gateway.security import DEV_TRACKING_SECRET, SecurityFileError
+
+    if settings.gateway_tracking_secret is not None:
+        return settings.gateway_tracking_secret.get_secret_value().encode()
+    if not settings.gateway_dev_mode:
+        raise SecurityFileError(
+            "no ADUAN_GATEWAY_TRACKING_SECRET: refusing to issue tracking numbers anyone can "
+            "compute (set a long random secret, e.g. from `aduan keygen`, and keep it; or "
+            "ADUAN_GATEWAY_DEV_MODE=true on a development machine)"
+        )
+    return DEV_TRACKING_SECRET

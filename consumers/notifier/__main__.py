@@ -11,6 +11,10 @@ from pathlib import Path
 from consumers.notifier.runner import NotifierStartError, serve
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m consumers.notifier")
     parser.add_argument("--directory", type=Path, default=None, help="Officer directory YAML.")
@@ -19,11 +23,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--metrics-port",
         type=int,
         default=int(os.environ.get("ADUAN_NOTIFIER_METRICS_PORT", "6068")),
-        help="Serve /metrics on 127.0.0.1 here (0 = off).",
+        help="Serve /metrics and /healthz here (0 = off).",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default=os.environ.get("ADUAN_NOTIFIER_METRICS_HOST", "127.0.0.1"),
+        help="Address /metrics and /healthz bind (0.0.0.0: reachable from outside).",
     )
     args = parser.parse_args(argv)
     try:
-        serve(args.directory, args.check, args.metrics_port, lambda line: print(line, flush=True))
+        serve(args.directory, args.check, args.metrics_port, _say, args.metrics_host)
     except NotifierStartError as exc:
         print(f"aduan: {exc}", file=sys.stderr)
         return 1

@@ -87,10 +87,15 @@ def describe(directory: Directory) -> Iterable[str]:
 
 
 def serve(
-    directory: Path | None, check: bool, metrics_port: int, say: Callable[[str], None]
+    directory: Path | None,
+    check: bool,
+    metrics_port: int,
+    say: Callable[[str], None],
+    metrics_host: str = "127.0.0.1",
 ) -> None:
-    """Check the directory, print the banner, then (unless ``check``) serve /metrics on
-    127.0.0.1 (0 = off) and run until a signal. Raises `NotifierStartError`."""
+    """Check the directory, print the banner, then (unless ``check``) serve /metrics and
+    /healthz on ``metrics_host`` (0.0.0.0 where Prometheus scrapes from outside) and
+    ``metrics_port`` (0 = off), and run until a signal. Raises `NotifierStartError`."""
     try:
         notifier = create_notifier(directory)
     except (DirectoryError, ValidationError) as exc:
@@ -110,9 +115,11 @@ def serve(
         summary_interval=notifier.engine.broker_summary_interval,
     )
     if metrics_port:
-        serve_metrics_and_health(metrics_port, registry, lambda: _health(notifier, broker))
+        serve_metrics_and_health(
+            metrics_port, registry, lambda: _health(notifier, broker), host=metrics_host
+        )
         say(
-            f"aduan notifier: metrics on http://127.0.0.1:{metrics_port}/metrics, "
+            f"aduan notifier: metrics on http://{metrics_host}:{metrics_port}/metrics, "
             "health on /healthz"
         )
     run_notifier(notifier, broker)

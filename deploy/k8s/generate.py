@@ -31,7 +31,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from consumers.topics import DEFAULT_PARTITIONS, TopicDecl, topic_name, topic_specs  # noqa: E402
+from consumers.topics import (  # noqa: E402
+    DEFAULT_PARTITIONS,
+    case_changelog_decl,
+    leader_decl,
+    topic_name,
+    topic_specs,
+)
 
 OUT = Path(__file__).resolve().parent / "base" / "generated"
 ACLS = ROOT / "deploy" / "kafka" / "acls.json"
@@ -77,12 +83,6 @@ def metadata(name: str, labels: Mapping[str, str] | None = None) -> dict[str, An
 # -- topics ----------------------------------------------------------------------------------------
 
 
-def faust_topics() -> list[TopicDecl]:
-    """faust creates these itself with one replica (consumers/engine/app.py): declared here
-    first, Strimzi creates them with three and faust finds them existing."""
-    return [TopicDecl(f"{APP_ID}-cases-changelog", compacted=True, doc="case table changelog")]
-
-
 def kafka_topic(name: str, partitions: int, configs: Mapping[str, str], *, case: bool) -> Any:
     return {
         "apiVersion": "kafka.strimzi.io/v1beta2",
@@ -101,10 +101,12 @@ def kafka_topic(name: str, partitions: int, configs: Mapping[str, str], *, case:
 
 def kafka_topics() -> list[Any]:
     specs = topic_specs(PREFIX, DEFAULT_PARTITIONS, replication_factor=REPLICAS)
-    specs += topic_specs(PREFIX, DEFAULT_PARTITIONS, None, REPLICAS, topics=faust_topics())
+    # faust's own topics (consumers/topics.py engine_topics): declared here first, Strimzi
+    # creates them with three replicas and faust finds them existing.
+    specs += topic_specs(PREFIX, DEFAULT_PARTITIONS, None, REPLICAS, [case_changelog_decl(APP_ID)])
     docs = [kafka_topic(s.name, s.partitions, s.configs, case=True) for s in specs]
-    leader = f"{topic_name(APP_ID, PREFIX)}-__assignor-__leader"  # faust's, one partition
-    docs.append(kafka_topic(leader, 1, {"cleanup.policy": "delete"}, case=False))
+    [leader] = topic_specs(PREFIX, DEFAULT_PARTITIONS, None, REPLICAS, [leader_decl(APP_ID)])
+    docs.append(kafka_topic(leader.name, leader.partitions, leader.configs, case=False))
     return docs
 
 

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from consumers.gateway.security import DEV_TRACKING_SECRET
 from tests.e2e import builders as b
 from tests.e2e.harness import EngineHarness, free_port
 from tests.e2e.test_engine_flows import has, send
+from workflow.intake import with_tracking_number
 
 
 def aduan(engine: EngineHarness, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -42,10 +44,10 @@ def test_operator_commands_on_a_running_engine(engine: EngineHarness, tmp_path: 
     path = tmp_path / "complaint.json"
     path.write_bytes(b.wire(complaint)[1])
 
-    submitted = aduan(engine, "submit", str(path))
+    submitted = aduan(engine, "submit", str(path), ADUAN_GATEWAY_DEV_MODE="true")
     assert submitted.returncode == 0, submitted.stderr
     case_id = submitted.stdout.strip().splitlines()[-1]
-    assert case_id == complaint.derived_case_id
+    assert case_id == with_tracking_number(complaint, DEV_TRACKING_SECRET).case_id  # as the gateway
     send(engine, b.formal(case_id, t), b.material(case_id, t))
     engine.reader("cases.events").wait(has("CaseReferred"), 30, "the referral")
 
@@ -86,5 +88,11 @@ def test_operator_commands_on_a_running_engine(engine: EngineHarness, tmp_path: 
     one_line_error(aduan(engine, "case", "show", "ADU-AAAA-BBBB-CCCC"))
     one_line_error(aduan(engine, "clock", "set", "2026-12-01T09:00:00"))  # no offset
     one_line_error(aduan(engine, "schema", "export", "--out", "/proc/not-writable"))
-    unreachable = aduan(engine, "submit", str(path), ADUAN_KAFKA_BOOTSTRAP="127.0.0.1:1")
+    unreachable = aduan(
+        engine,
+        "submit",
+        str(path),
+        ADUAN_KAFKA_BOOTSTRAP="127.0.0.1:1",
+        ADUAN_GATEWAY_DEV_MODE="true",
+    )
     one_line_error(unreachable)

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from consumers.gateway.security import DEV_API_KEY, DEV_TOKENS, OperatorRole
+from consumers.gateway.security import DEV_API_KEY, DEV_TOKENS, DEV_TRACKING_SECRET, OperatorRole
 from consumers.notifier.sink import start_sink
 from tests.e2e import builders as b
 from tests.e2e.harness import EngineHarness, free_port, wait_for
@@ -29,6 +29,7 @@ from tests.e2e.test_cli import aduan, one_line_error
 from tests.e2e.test_engine_flows import has
 from tests.e2e.test_notifier_e2e import DIRECTORY
 from tests.secure_broker import PREFIX, SecureBroker
+from workflow.intake import with_tracking_number
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -145,10 +146,12 @@ def the_operator_cli_works(broker: SecureBroker, secured: EngineHarness, trackin
     path = secured.workdir / "complaint.json"
     complaint = b.complaint(f"cli-secure-{time.time_ns()}", secured.start)
     path.write_bytes(b.wire(complaint)[1])
-    submitted = aduan(secured, "submit", str(path), **operator)
+    submitted = aduan(secured, "submit", str(path), **operator, ADUAN_GATEWAY_DEV_MODE="true")
     assert submitted.returncode == 0, submitted.stderr
-    assert submitted.stdout.strip().splitlines()[-1] == complaint.derived_case_id
-    refused = one_line_error(aduan(secured, "submit", str(path), **broker.client_env("notifier")))
+    keyed = with_tracking_number(complaint, DEV_TRACKING_SECRET).case_id  # as the gateway
+    assert submitted.stdout.strip().splitlines()[-1] == keyed
+    notifier = {**broker.client_env("notifier"), "ADUAN_GATEWAY_DEV_MODE": "true"}
+    refused = one_line_error(aduan(secured, "submit", str(path), **notifier))
     assert "uthoriz" in refused, refused
     provisioned = aduan(secured, "topics", ADUAN_TOPIC_PARTITIONS="1", **broker.client_env("admin"))
     assert provisioned.returncode == 0, provisioned.stdout + provisioned.stderr

@@ -27,7 +27,7 @@ from tests.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read by typer options, not by a settings class (consumers/cli/services.py).
-CLI_ENV = {"ADUAN_NOTIFIER_METRICS_PORT"}
+CLI_ENV = {"ADUAN_NOTIFIER_METRICS_PORT", "ADUAN_NOTIFIER_METRICS_HOST"}
 # Services without an HTTP or TCP endpoint of their own.
 NO_HEALTHCHECK = {"topics"}
 

@@ -22,6 +22,7 @@ from consumers.topics import (
     INTAKE,
     REPORTER_INBOUND,
     TOPICS,
+    engine_topics,
     topic_name,
 )
 
@@ -152,3 +153,15 @@ def test_scram_client_matches_rfc7677_style_exchange() -> None:
     client.verify_server(b"v=" + base64.b64encode(server_sig))
     with pytest.raises(kafkawire.AuthenticationFailed):
         client.verify_server(b"v=" + base64.b64encode(b"x" * 64))
+
+
+@pytest.mark.parametrize("prefix", ["", "staging"])
+def test_the_declared_faust_topics_are_the_workers_and_it_may_use_them(prefix: str) -> None:
+    settings = EngineSettings(topic_prefix=prefix)
+    names = [topic_name(t.name, prefix) for t in engine_topics(settings.app_id)]
+    assert names[0] == settings.case_changelog_topic
+    assert names[1] == f"{settings.full_app_id}-__assignor-__leader"
+    acls = secure.wanted_acls(prefix, settings.app_id)
+    for name in names:
+        for op in (READ, WRITE):
+            assert "engine" in allowed(acls, TOPIC, name, op), name
