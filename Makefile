@@ -28,13 +28,17 @@ TEST_KAFKA := $(KAFKACTL) --port $(ADUAN_TEST_KAFKA_PORT) \
 SECURE_KAFKA := $(KAFKACTL) --port $(ADUAN_SECURE_KAFKA_PORT) \
 	--controller-port $(ADUAN_SECURE_KAFKA_CONTROLLER_PORT)
 BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_KAFKA_PORT)
+# The local replicated cluster (make cluster): 3 KRaft nodes on 9192-9197, data var/cluster-9192/.
+ADUAN_CLUSTER_NODES ?= 3
+ADUAN_CLUSTER_PORT ?= 9192
+CLUSTER := $(KAFKACTL) cluster --nodes $(ADUAN_CLUSTER_NODES) --base-port $(ADUAN_CLUSTER_PORT)
 TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 
 # What `make run` starts in the foreground: engine worker + gateway (aduan run supervises them).
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status topics run demo stop test lint bench clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics run demo stop test lint bench clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
@@ -77,6 +81,17 @@ kafka-secure-stop: ## stop the secured local broker
 kafka-status: ## is the local broker running and answering?
 	@$(KAFKA) status
 
+cluster: install ## a local 3-node KRaft cluster (9192-9197) and its topics (3 replicas, min.insync 2)
+	@$(CLUSTER) start
+	@$(PY) -m consumers.topics --bootstrap "$$($(CLUSTER) bootstrap)" --replication 3
+	@echo "aduan: clients: ADUAN_KAFKA_BOOTSTRAP=$$($(CLUSTER) bootstrap) ADUAN_TOPIC_REPLICATION=3"
+
+cluster-status: ## every node of the local cluster, and the quorum leader
+	@$(CLUSTER) status
+
+cluster-stop: ## stop the local cluster (its data stays in var/cluster-9192/)
+	@$(CLUSTER) stop
+
 topics: install kafka-start ## create the topics that are missing, report drift
 	@$(PY) -m consumers.topics --bootstrap $(BOOTSTRAP)
 
@@ -107,7 +122,7 @@ lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m mypy --strict deploy/kafka/kafkactl.py
+	$(PY) -m mypy --strict deploy/kafka/*.py
 
 bench: install ## benchmarks (python -m bench) against the local broker
 	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m bench

@@ -7,7 +7,9 @@ printed), never altered or silently accepted. Re-running changes nothing.
 Settings (flags or environment): ADUAN_KAFKA_BOOTSTRAP (127.0.0.1:9092), ADUAN_TOPIC_PREFIX
 (none; ``staging`` gives ``staging.complaints.intake``), ADUAN_TOPIC_PARTITIONS (6),
 ADUAN_TOPIC_RETENTION_MS (7 days; not applied to the compacted ``cases.state``; at most 7 days
-for the two topics that hold reporters' identities, ``complaints.intake`` and ``deadletter``).
+for the two topics that hold reporters' identities, ``complaints.intake`` and ``deadletter``),
+ADUAN_TOPIC_REPLICATION (1, the single local broker; 3 on a cluster, where each topic also
+declares ``min.insync.replicas=2``: an acknowledged write survives the loss of one broker).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ DEADLETTER = "deadletter"
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_PARTITIONS = 6
+DEFAULT_REPLICATION = 1
 DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
 IDENTITY_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
 """Longest retention of the topics that hold reporters' identities (intake, deadletter),
@@ -104,17 +107,25 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (hashed & 0x7FFFFFFF) % partitions
 
 
+def min_insync_replicas(replication_factor: int) -> int:
+    """Replicas that must have a write before it is acknowledged (producers use acks=all):
+    2 of 3 keeps writes going with one broker down and loses nothing acknowledged."""
+    return max(1, min(2, replication_factor - 1))
+
+
 def topic_specs(
     prefix: str = "",
     partitions: int = DEFAULT_PARTITIONS,
     retention_ms: int | None = DEFAULT_RETENTION_MS,
-    replication_factor: int = 1,
+    replication_factor: int = DEFAULT_REPLICATION,
     topics: Iterable[TopicDecl] = TOPICS,
 ) -> list[TopicSpec]:
     """Turn the declarative list into broker-side specs (retention None = the broker's default)."""
     specs = []
     for decl in topics:
         configs = {"cleanup.policy": "compact" if decl.compacted else "delete"}
+        if replication_factor > 1:
+            configs["min.insync.replicas"] = str(min_insync_replicas(replication_factor))
         retention = retention_ms
         if decl.holds_identities:
             retention = min(retention or IDENTITY_RETENTION_MS, IDENTITY_RETENTION_MS)
@@ -251,9 +262,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=int(env.get("ADUAN_TOPIC_RETENTION_MS", DEFAULT_RETENTION_MS)),
     )
+    parser.add_argument(
+        "--replication",
+        type=int,
+        default=int(env.get("ADUAN_TOPIC_REPLICATION", DEFAULT_REPLICATION)),
+        help="replicas per partition (3 on a cluster)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 2 when a topic has drifted")
     args = parser.parse_args(argv)
-    specs = topic_specs(args.prefix, args.partitions, args.retention_ms)
+    specs = topic_specs(args.prefix, args.partitions, args.retention_ms, args.replication)
     result = provision(args.bootstrap, specs)
     report(result)
     print(

@@ -53,6 +53,8 @@ def topics(
         s.topic_prefix,
         "--partitions",
         str(s.topic_partitions),
+        "--replication",
+        str(s.topic_replication),
     ]
     if strict:
         argv.append("--strict")
