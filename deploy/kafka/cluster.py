@@ -1,6 +1,6 @@
 """A local replicated Kafka cluster: N KRaft nodes, each broker and controller, on one machine.
 
-Standard library only. ``kafkactl.py cluster start|stop|status|bootstrap [--nodes 3]
+Standard library only. ``kafkactl.py cluster start|stop|status|bootstrap|leader [--nodes 3]
 [--base-port 9192]``: node i (1..N) listens on base+2(i-1) (clients) and base+2(i-1)+1
 (controller), and keeps its data, logs, pid file and config in ``var/cluster-<base>/node-<i>/``.
 Every node votes in the quorum; topics get 3 replicas (fewer with fewer nodes), 2 of them in
@@ -166,12 +166,12 @@ def check_size(cluster: Cluster) -> None:
     size_file.write_text(f"{cluster.size}\n")
 
 
-def launch_node(cluster: Cluster, member: Node, cid: str, heap: str) -> int | None:
-    """Start the node unless it runs; returns the new pid (None: it was running)."""
+def launch_node(cluster: Cluster, member: Node, cid: str, heap: str) -> tuple[int, bool]:
+    """Start the node unless it runs; returns its pid and whether it was started now."""
     pid = read_pid(member.pid_file)
     if pid is not None:
         if member.running_pid() is not None:
-            return None
+            return pid, False
         # a crash (kill -9, power loss) leaves the pid file behind: no human needed
         member.pid_file.unlink(missing_ok=True)
         say(f"node {member.node_id}: cleared stale pid file ({node.why_stale(pid)}); starting")
@@ -187,16 +187,19 @@ def launch_node(cluster: Cluster, member: Node, cid: str, heap: str) -> int | No
     node.format_storage(member.config, member.data, member.logs, cid)
     proc = node.launch(member.config, member.logs, member.root, heap)
     member.pid_file.write_text(f"{proc.pid}\n")
-    return proc.pid
+    return proc.pid, True
 
 
-def wait_ready(cluster: Cluster, deadline: float) -> None:
+def wait_ready(cluster: Cluster, pids: dict[int, int], deadline: float) -> None:
+    """Until ready; a node whose JVM exits fails the start (its stdout.log says why)."""
     while not ready(cluster):
-        gone = [n.node_id for n in cluster.nodes if n.running_pid() is None]
+        gone = [i for i, pid in pids.items() if not alive(pid)]
         if gone:
+            logs = cluster.node(gone[0]).logs
+            tail = (logs / "stdout.log").read_text(errors="replace").strip().splitlines()[-5:]
             raise Failure(
                 f"node(s) {', '.join(map(str, gone))} exited while starting; see "
-                f"{node.show(cluster.root)}/node-<id>/logs/server.log"
+                f"{node.show(logs)}/server.log and stdout.log" + "".join(f"\n  {t}" for t in tail)
             )
         if time.monotonic() > deadline:
             raise Failure(
@@ -215,8 +218,8 @@ def start(cluster: Cluster, timeout: float, heap: str) -> int:
         node.fetch_jars()
         cid = node.cluster_id(cluster.root / "cluster.id")
         launched = {n.node_id: launch_node(cluster, n, cid, heap) for n in cluster.nodes}
-        wait_ready(cluster, started + timeout)
-        fresh = [str(i) for i, pid in launched.items() if pid is not None]
+        wait_ready(cluster, {i: pid for i, (pid, _) in launched.items()}, started + timeout)
+        fresh = [str(i) for i, (_, now) in launched.items() if now]
         what = f"started node(s) {', '.join(fresh)}" if fresh else "already running"
         say(
             f"cluster ready on {cluster.bootstrap} ({what}; {cluster.size} KRaft voters, "
@@ -286,7 +289,7 @@ def main(argv: list[str]) -> int:
     """``kafkactl.py cluster ...``; Failure propagates to kafkactl's one-line report."""
     env = os.environ
     parser = argparse.ArgumentParser(prog="kafkactl.py cluster", description=__doc__)
-    parser.add_argument("action", choices=["start", "stop", "status", "bootstrap"])
+    parser.add_argument("action", choices=["start", "stop", "status", "bootstrap", "leader"])
     parser.add_argument("--nodes", type=int, default=int(env.get("ADUAN_CLUSTER_NODES", "3")))
     parser.add_argument(
         "--base-port", type=int, default=int(env.get("ADUAN_CLUSTER_PORT", DEFAULT_BASE_PORT))
@@ -307,5 +310,11 @@ def main(argv: list[str]) -> int:
         return stop(cluster, 60.0)
     if args.action == "bootstrap":
         print(cluster.bootstrap)
+        return 0
+    if args.action == "leader":  # the active controller's node id, for scripts and tests
+        leader = quorum_leader(cluster)
+        if leader is None:
+            return NOT_RUNNING
+        print(leader)
         return 0
     return status(cluster)
