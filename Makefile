@@ -38,13 +38,14 @@ TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics run demo stop test lint bench clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics run demo stop test lint bench chaos clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
-#   openssl: the secured broker's local certificates.
-TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl
-TOOL_COMMANDS := dot promtool prometheus amtool openssl
+#   openssl: the secured broker's local certificates;
+#   docker-compose: `docker-compose config` validates compose.yaml (no container engine needed).
+TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl docker-compose
+TOOL_COMMANDS := dot promtool prometheus amtool openssl docker-compose
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -55,7 +56,7 @@ $(INSTALL_STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,rocksdb]'
 	@touch $@
 
-tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl) if one is missing
+tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl, docker-compose) if missing
 	@missing=(); for tool in $(TOOL_COMMANDS); do command -v $$tool >/dev/null 2>&1 || missing+=($$tool); done; \
 	if [ $${#missing[@]} = 0 ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=(); \
@@ -123,9 +124,32 @@ lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m mypy --strict deploy/kafka/*.py
+	$(PY) -m mypy --strict deploy/k8s/generate.py deploy/docker/healthcheck.py deploy/grafana/dashboards.py
 
 bench: install ## benchmarks (python -m bench) against the local broker
 	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m bench
+
+# The chaos run (issue 12): its own broker on these ports (SIGKILLed and restarted during the run),
+# data under var/chaos/. CHAOS_SEED empty = a random seed (printed; the seed replays the run).
+CHAOS_MESSAGES ?= 100000
+CHAOS_SEED ?=
+CHAOS_WORKERS ?= 3
+CHAOS_KILLS ?= 24
+CHAOS_BROKER_RESTARTS ?= 3
+CHAOS_RATE ?= 400
+CHAOS_DURATION ?=
+CHAOS_PORT ?= 19692
+CHAOS_FUZZ_EXAMPLES ?= 3000
+CHAOS_ARGS = --messages $(CHAOS_MESSAGES) --workers $(CHAOS_WORKERS) --kills $(CHAOS_KILLS) \
+	--broker-restarts $(CHAOS_BROKER_RESTARTS) --rate $(CHAOS_RATE) --port $(CHAOS_PORT) \
+	--controller-port $$(( $(CHAOS_PORT) + 1 )) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) \
+	$(if $(CHAOS_DURATION),--duration $(CHAOS_DURATION))
+
+chaos: install ## chaos run (own broker on 19692, kills, oracle) + Kafka fuzz; CHAOS_MESSAGES=, CHAOS_SEED=, CHAOS_WORKERS=, CHAOS_DURATION=
+	@rc=0; $(PY) -m chaos $(CHAOS_ARGS) || rc=$$?; \
+	$(PY) -m chaos.fuzz --examples $(CHAOS_FUZZ_EXAMPLES) --port $(CHAOS_PORT) \
+	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) || rc=$$?; \
+	exit $$rc
 
 clean: ## stop every broker under var/ and wipe var/ (broker data, logs); keeps .venv and jars
 	@$(KAFKACTL) stop --all

@@ -72,7 +72,13 @@ NO_STATE = "none"
 """``from_state`` of the transition that opens a case."""
 UNKNOWN_CASE = "unknown_case"
 """Dead-letter reason of a command for a case that does not exist."""
-DEADLETTER_REASONS: tuple[str, ...] = (*(r.value for r in MessageErrorReason), UNKNOWN_CASE)
+COMMAND_LIMIT = "command_limit"
+"""Dead-letter reason of a command to a case that applied as many commands as it remembers."""
+DEADLETTER_REASONS: tuple[str, ...] = (
+    *(r.value for r in MessageErrorReason),
+    UNKNOWN_CASE,
+    COMMAND_LIMIT,
+)
 RESOLVED_OUTCOMES: tuple[str, ...] = ("within_sla", "late")
 
 _DAY = 86400.0

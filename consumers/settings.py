@@ -107,6 +107,12 @@ class EngineSettings(SharedSettings):
     max_message_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Larger intake messages are dead-lettered."
     )
+    unknown_case_wait_seconds: float = Field(
+        default=15 * 60,
+        gt=0,
+        description="How long (engine time) a command for a case that does not exist waits for "
+        "the case's intake before it is dead-lettered as unknown_case.",
+    )
     log_level: str = Field(default="info", description="Worker log level.")
 
     @classmethod

@@ -1,4 +1,6 @@
-"""External tools the suite needs (promtool, prometheus, amtool, dot): missing means failed.
+"""External tools the suite needs (promtool, prometheus, amtool, dot, docker-compose).
+
+Missing means failed.
 
 They are never skipped: a missing tool fails the test with the one command that installs it
 (``make tools``, which apt-installs the Debian packages when run as root or with sudo).
@@ -16,6 +18,7 @@ PACKAGES = {
     "prometheus": "prometheus",
     "amtool": "prometheus-alertmanager",
     "dot": "graphviz",
+    "docker-compose": "docker-compose",
 }
 
 

@@ -2,25 +2,42 @@
 
 A `Case` is immutable; `workflow.core.Workflow.evolve` returns a new one per event. It holds no
 clear identity of an anonymous or confidential reporter (only the `ReporterView`), no complaint
-text (that lives in the ``CaseOpened`` event on the audit trail) and a bounded list of applied
-message ids, so a snapshot stays around 1-2 KB: a million open cases fit in memory.
+text (that lives in the ``CaseOpened`` event on the audit trail) and a compact, bounded memory of
+the messages it applied, so a snapshot stays around 1-2 KB: a million open cases fit in memory.
 
-Applied message ids (idempotency under at-least-once delivery). The case keeps a short digest of
-the ids of the last `APPLIED_LIMIT` messages it applied. A duplicate reaches a case in two ways:
-(1) redelivery after a crash or rebalance, which replays only the messages after the last
-committed offset of the partition, i.e. seconds of traffic, of which very few are for one case;
-(2) a duplicate intake message, which is caught without the list because the case already
-exists (the case id is derived from channel + channel message id). Timer messages need no memory
-at all: once applied, the timers have moved on and a repeated firing finds nothing due. So a
-short window suffices; a duplicate older than the window is still harmless in nearly all states
-because the state has moved on and the command is rejected as not allowed.
+Idempotency under at-least-once delivery: a message applies at most once in the case's life.
+
+* Every non-timer message the case applied (the intake, each command, including rejected ones)
+  leaves its 8-byte `message_key` in ``applied_keys``: 8 bytes per message, no list, no strings.
+  At `APPLIED_CAP` remembered messages the case is full: a further new command is refused with a
+  ``CommandRejected(command_limit)`` that is not folded into the case (the shell dead-letters the
+  command with its bytes), so nothing is ever silently forgotten. The memory is bounded by
+  ``8 * APPLIED_CAP`` = 4 KiB per case; a typical case (intake and ~10 commands) holds ~90 bytes.
+* Timer messages need no list. ``TimerFired`` is identified by its ``due_at``; ``timer_mark`` is
+  the instant the timer last changed the case, and a timer whose ``due_at`` is at or before it
+  (or in the future) does nothing. A timer that changed the case was due (``due_at <= now``), and
+  the mark becomes that ``now``, so the same timer can never act again, however late it comes
+  back. `Workflow.timer_message` never builds a timer at or before the mark.
+* A duplicate intake is caught without either: the case already exists.
+
+Snapshots written before this (schema_version 1, ``applied`` a list of the last 32 keys as hex
+strings) still load: the list is folded into ``applied_keys`` (``applied`` stays empty now).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    model_validator,
+)
 
 from states.lifecycle import FINAL_STATES, CaseState
 from workflow.enums import Channel, MaladministrationCategory, ReportType
@@ -29,15 +46,40 @@ from workflow.reporter import ReporterView
 from workflow.sla import ComplaintClass
 from workflow.values import Timers
 
-__all__ = ["APPLIED_LIMIT", "Case", "message_key"]
+__all__ = ["APPLIED_CAP", "KEY_SIZE", "Case", "PackedKeys", "has_key", "message_key"]
 
-APPLIED_LIMIT = 32
-"""How many applied message ids a case remembers (see the module docstring)."""
+APPLIED_CAP = 512
+"""How many non-timer messages one case can apply in its life (see the module docstring)."""
+KEY_SIZE = 8
+"""Bytes per remembered message: a 64-bit digest (collision odds ~1e-14 at the cap)."""
 
 
-def message_key(message_id: str) -> str:
-    """The 64-bit digest of a message id kept in `Case.applied` (16 hex characters)."""
-    return hashlib.blake2b(message_id.encode(), digest_size=8).hexdigest()
+def message_key(message_id: str) -> bytes:
+    """The 64-bit digest of a message id kept in `Case.applied_keys`."""
+    return hashlib.blake2b(message_id.encode(), digest_size=KEY_SIZE).digest()
+
+
+def has_key(keys: bytes, key: bytes) -> bool:
+    """True if ``key`` is one of the packed ``keys`` (aligned: a match across two keys is not)."""
+    position = keys.find(key)
+    while position >= 0:
+        if position % KEY_SIZE == 0:
+            return True
+        position = keys.find(key, position + 1)
+    return False
+
+
+def _packed_from_json(value: Any) -> Any:
+    # JSON carries the packed keys as base64 text; Python callers pass bytes.
+    return base64.b64decode(value, validate=True) if isinstance(value, str) else value
+
+
+PackedKeys = Annotated[
+    bytes,
+    BeforeValidator(_packed_from_json),
+    PlainSerializer(lambda b: base64.b64encode(b).decode(), return_type=str, when_used="json"),
+]
+"""Concatenated 8-byte keys; base64 in JSON (both ``model_dump(mode="json")`` and JSON text)."""
 
 
 class Case(BaseModel):
@@ -63,7 +105,11 @@ class Case(BaseModel):
     correlation_id: str
     """The id of the message that opened the case (every event of the case carries it)."""
     applied: tuple[str, ...] = ()
-    """`message_key` of the last `APPLIED_LIMIT` applied message ids, oldest first."""
+    """Legacy (hex keys of the last 32 messages): folded into ``applied_keys`` on load; empty."""
+    applied_keys: PackedKeys = b""
+    """`message_key` of every non-timer message applied, in order (see the module docstring)."""
+    timer_mark: AwareDatetime | None = None
+    """When a ``TimerFired`` last changed the case; timers due at or before it do nothing."""
     opened_at: AwareDatetime
     channel: Channel
     report_type: ReportType
@@ -93,6 +139,22 @@ class Case(BaseModel):
     reopen_count: int = 0
     timers: Timers = Timers()
     wake_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _fold_legacy_applied(self) -> Case:
+        """An old snapshot's ``applied`` hex keys become the first of ``applied_keys``. (After,
+        not before, validation: a "before" validator makes pydantic build the whole JSON as
+        Python objects first, which costs ~500 bytes per recovered case.)"""
+        if self.applied:
+            legacy = b"".join(bytes.fromhex(key) for key in self.applied)
+            self.__dict__["applied_keys"] = legacy + self.applied_keys
+            self.__dict__["applied"] = ()
+        return self
+
+    @property
+    def applied_count(self) -> int:
+        """How many non-timer messages the case applied (and remembers)."""
+        return len(self.applied_keys) // KEY_SIZE
 
     @property
     def is_final(self) -> bool:

@@ -39,10 +39,12 @@ Semantics (DOMAIN.md; gaps filled as documented here):
   that agency's own level (0 if it was never late on it), the earlier level kept in the case's
   history (`workflow.escalation_state`). ``EscalateManually`` raises the level by one on the
   ladder of the agency running the current stage.
-* Rejections: no case -> ``CommandRejected(unknown_case)`` (not folded into any case); a role not
+* Rejections: no case -> ``CommandRejected(unknown_case)`` (not folded into any case); a case
+  that applied `workflow.case.APPLIED_CAP` commands -> ``command_limit`` (not folded); a role not
   allowed to send the command -> ``forbidden``; a trigger not in the table for the state ->
   ``not_allowed_in_state``; a guard failing -> ``guard_failed``. A rejection of a command for an
-  existing case is an event of that case, so its message id counts as applied.
+  existing case is an event of that case, so its message id counts as applied. A message applies
+  at most once in a case's life (`workflow.case`: 8-byte keys, and the timer's mark).
 * Event ids: uuid5 of (causing message id, index); ``causation_id`` = message id,
   ``correlation_id`` = the id of the case's first message; ``occurred_at`` = ``now``.
 """
@@ -50,7 +52,7 @@ Semantics (DOMAIN.md; gaps filled as documented here):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from states.lifecycle import Lifecycle, lifecycle
 from workflow.calendar import WorkingCalendar
@@ -66,6 +68,15 @@ from workflow.guards import GUARD_FUNCTIONS
 from workflow.policy import Policy
 
 __all__ = ["Workflow"]
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _folded(case: Case | None, event: Event) -> bool:
+    """False for the rejections that belong to no case: an unknown case, a full case."""
+    if event.type != "CommandRejected":
+        return True
+    return case is not None and event.payload.reason_code != "command_limit"
 
 
 class Workflow:
@@ -106,7 +117,7 @@ class Workflow:
         """decide, then fold the events with evolve (an unknown-case rejection folds nothing)."""
         events = decide(self._deployment, case, message, now)
         for event in events:
-            if case is None and event.type == "CommandRejected":
+            if not _folded(case, event):
                 continue
             case = evolve(case, event)
         return case, events
@@ -115,14 +126,18 @@ class Workflow:
         """Rebuild a case from its events (``unknown_case`` rejections are skipped)."""
         case: Case | None = None
         for event in events:
-            if case is None and event.type == "CommandRejected":
+            if not _folded(case, event):
                 continue
             case = evolve(case, event)
         return case
 
     def timer_message(self, case: Case, now: datetime) -> TimerFired:
-        """The system command for the SLA timer to look at ``case`` (due at ``case.wake_at``)."""
+        """The system command for the SLA timer to look at ``case`` (due at ``case.wake_at``;
+        just after ``case.timer_mark`` if the wake-up is older, so it is never taken for a
+        timer that already acted)."""
         due_at = case.wake_at or now
+        if case.timer_mark is not None and due_at <= case.timer_mark:
+            due_at = case.timer_mark + _MICROSECOND
         return new_model(
             TimerFired,
             event_id=timer_event_id(case.case_id, due_at),

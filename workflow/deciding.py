@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from states.lifecycle import GUARDS, CaseState, Transition
-from workflow.case import Case
+from workflow.case import APPLIED_CAP, Case, has_key
 from workflow.commands import Command
 from workflow.deployment import Deployment
 from workflow.escalation_state import ladder_position
@@ -98,10 +98,13 @@ def decide(dep: Deployment, case: Case | None, message: Message, now: datetime) 
         )
         first = message.event_id
         return [new_event(CommandRejected, message.case_id, message, 0, now, first, payload)]
-    if memo_message_key(message.event_id) in case.applied:
+    if has_key(case.applied_keys, memo_message_key(message.event_id)):
         return []
     if message.type == "TimerFired":
-        return on_timer(dep, case, message, now)
+        return [] if _stale_timer(case, message, now) else on_timer(dep, case, message, now)
+    if case.applied_count >= APPLIED_CAP:
+        detail = f"case {case.case_id} has applied {APPLIED_CAP} commands, the most it remembers"
+        return [_rejected(case, message, now, "command_limit", detail)]
     try:
         _check(dep, case, message, type(message).trigger, now)
         return _HANDLERS[message.type](dep, case, message, now)
@@ -110,6 +113,13 @@ def decide(dep: Deployment, case: Case | None, message: Message, now: datetime) 
 
 
 # -- checks ------------------------------------------------------------------------------------
+
+
+def _stale_timer(case: Case, message: Any, now: datetime) -> bool:
+    """A timer not yet due, or due at or before the timer last changed the case (so it is a
+    redelivery, or its work was done by a later timer): see `workflow.case`."""
+    due_at = message.payload.due_at
+    return due_at > now or (case.timer_mark is not None and due_at <= case.timer_mark)
 
 
 def _rejected(

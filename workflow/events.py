@@ -346,9 +346,13 @@ class WithdrawnForMissingInformation(EventBase):
     payload: TimerClosurePayload
 
 
-RejectionCode = Literal["unknown_case", "not_allowed_in_state", "guard_failed", "forbidden"]
-"""Why a command was rejected: no such case, the state does not allow it, a guard failed, or
-the actor's role may not send it."""
+RejectionCode = Literal[
+    "unknown_case", "not_allowed_in_state", "guard_failed", "forbidden", "command_limit"
+]
+"""Why a command was rejected: no such case, the state does not allow it, a guard failed, the
+actor's role may not send it, or the case has applied as many commands as it can remember
+(`workflow.case.APPLIED_CAP`). ``unknown_case`` and ``command_limit`` are not folded into a case:
+the engine dead-letters the command instead."""
 
 
 class CommandRejectedPayload(FrozenModel):

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from states.lifecycle import CaseState
-from workflow.case import APPLIED_LIMIT, Case, message_key
+from workflow.case import KEY_SIZE, Case, message_key
 from workflow.escalation_state import escalated, handed_over
 from workflow.events import Event
 from workflow.fastpaths import memo_message_key, new_model, replace_model
@@ -52,15 +52,38 @@ def evolve(case: Case | None, event: Event) -> Case:
     if state is not None:
         updates["state"] = state
     updates["version"] = case.version + 1
-    if event.causation_id is not None:
+    if _caused_by_timer(event):
+        mark = case.timer_mark
+        if mark is None or event.occurred_at > mark:
+            updates["timer_mark"] = event.occurred_at
+    elif event.causation_id is not None:
         key = memo_message_key(event.causation_id)
-        applied = case.applied
-        if not applied or applied[-1] != key:
-            updates["applied"] = (*applied[-(APPLIED_LIMIT - 1) :], key)
+        keys = case.applied_keys
+        if keys[-KEY_SIZE:] != key:  # one message, several events: remembered once
+            updates["applied_keys"] = keys + key
     timers = updates.get("timers")
     if timers is not None:
         updates["wake_at"] = earliest(timers)
     return replace_model(case, updates)
+
+
+_TIMER_EFFECTS = frozenset(
+    {
+        "SlaWarningRaised",
+        "SlaBreached",
+        "EscalationReminderIssued",
+        "ClosedForReporterSilence",
+        "WithdrawnForMissingInformation",
+    }
+)
+"""Events only the SLA timer causes (with the automatic ``CaseEscalated``). A timer event missing
+here is merely remembered by its key like a command's: safe, only less compact."""
+
+
+def _caused_by_timer(event: Any) -> bool:
+    if event.type == "CaseEscalated":
+        return bool(event.payload.automatic)
+    return event.type in _TIMER_EFFECTS
 
 
 def earliest(timers: Timers) -> datetime | None:
@@ -82,7 +105,9 @@ def _open_case(event: Any) -> Case:
         state=CaseState.RECEIVED,
         version=1,
         correlation_id=event.correlation_id or event.event_id,
-        applied=(key,) if key else (),
+        applied=(),
+        applied_keys=key or b"",
+        timer_mark=None,
         opened_at=p.received_at,
         channel=p.channel,
         report_type=p.report_type,

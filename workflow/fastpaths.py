@@ -114,11 +114,11 @@ def new_event(
     )
 
 
-_KEYS: dict[str, str] = {}
+_KEYS: dict[str, bytes] = {}
 _KEYS_LIMIT = 4096
 
 
-def memo_message_key(message_id: str) -> str:
+def memo_message_key(message_id: str) -> bytes:
     """`message_key`, memoised briefly: decide and evolve both need the key of one message."""
     key = _KEYS.get(message_id)
     if key is None:

@@ -10,14 +10,15 @@ makes a redelivered message a no-op.
 
 Topics read: ``complaints.intake`` and ``cases.commands`` (keyed by case id, co-partitioned with the
 case table). Written: the table changelog, ``cases.commands`` (re-keyed intake, SLA timer messages)
-and ``deadletter`` (bad input, and commands for cases that do not exist).
+and ``deadletter`` (bad input, and commands for cases that do not exist: held in the table first,
+dead-lettered only when no intake comes within ``unknown_case_wait_seconds`` of engine time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
@@ -34,7 +35,7 @@ from consumers.engine.clock import (
     replay_clock_topic,
 )
 from consumers.engine.faust_internals import memory_store_partitions
-from consumers.engine.records import CODEC_NAME, register_codec
+from consumers.engine.records import CODEC_NAME, HeldCommands, register_codec
 from consumers.engine.relay import EventRelay
 from consumers.engine.timer import DeadlineIndex
 from consumers.engine.views import register_pages
@@ -180,6 +181,7 @@ class Engine:
             commands_topic=self._raw_topic(self.commands_name),
             deadletter_topic=self._raw_topic(self.settings.topic("deadletter")),
             memory_store=self.cases.data if isinstance(self.cases.data, MemoryStore) else None,
+            unknown_case_wait=timedelta(seconds=self.settings.unknown_case_wait_seconds),
         )
 
         async def case_agent(stream: Any) -> None:
@@ -236,6 +238,10 @@ class Engine:
             partition = known.get(key)
             if partition is None:
                 partition = partition_for(key, n)
+            if isinstance(record, HeldCommands):  # commands waiting for their intake
+                if partition in owned:
+                    scheduled.append((key.decode(), record.expires_at))
+                continue
             case = record.case
             pairs.append((partition, case))
             if partition in owned and not case.is_final and case.wake_at is not None:

@@ -23,7 +23,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from consumers.engine.records import unframe
+from consumers.engine.records import is_held, unframe
 from consumers.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,8 @@ class EventRelay:
                 for record in records:
                     key: bytes | None = record.key
                     value: bytes | None = record.value
-                    if value is None:
-                        continue
+                    if value is None or is_held(value):
+                        continue  # a deletion, or commands waiting for their intake
                     try:
                         snapshot, *outbox = unframe(value)
                     except ValueError as exc:

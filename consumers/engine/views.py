@@ -50,6 +50,8 @@ def stats_page(engine: Engine) -> dict[str, Any]:
     relay = engine.relay
     return {
         **engine.agent.stats.__dict__,
+        "first_offsets": _by_partition(engine.agent.first_offsets),
+        "last_offsets": _by_partition(engine.agent.last_offsets),
         "ready": engine.ready,
         "owned_partitions": sorted(engine.owned_partitions()),
         "relayed_events": relay.published_events,
@@ -60,6 +62,10 @@ def stats_page(engine: Engine) -> dict[str, Any]:
             "in_recovery": bool(engine.app.in_recovery),
         },
     }
+
+
+def _by_partition(offsets: dict[tuple[str, int], int]) -> dict[str, int]:
+    return {f"{topic}:{partition}": offset for (topic, partition), offset in offsets.items()}
 
 
 def describe_tasks() -> str:

@@ -134,7 +134,7 @@ def operator_view(
 ) -> dict[str, Any]:
     """The full view a role may see (the caller has checked `may_see`)."""
     view = _case_view(case, history, policy, FULL_DISCLOSURE)
-    snapshot = case.model_dump(mode="json", exclude={"applied"})
+    snapshot = case.model_dump(mode="json", exclude={"applied", "applied_keys", "timer_mark"})
     snapshot["reporter"] = reporter_for(operator, case.reporter)
     opened = _opened(history)
     view.update(

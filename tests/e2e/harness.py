@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +209,32 @@ class EngineHarness:
                     timeout,
                     f"worker {worker.name} clock to reach {instant.isoformat()}",
                 )
+
+    def run_clock(
+        self,
+        start: datetime,
+        until: Callable[[], Any],
+        timeout: float = 60,
+        step: timedelta = timedelta(milliseconds=100),
+    ) -> datetime:
+        """Let simulated time flow from ``start`` in ``step``s until ``until()`` holds; returns
+        the simulated instant reached. Each step is seen by every live worker before the next,
+        and time never flows faster than real time, so on a busy machine the simulated clock
+        slows down with the workers instead of racing ahead of them: an engine-time lateness
+        measured against it is the engine's own."""
+        began = time.monotonic()
+        instant, steps = start, 0
+        self.set_clock(instant)
+        while not until():
+            if time.monotonic() - began > timeout:
+                raise AssertionError(f"simulated time ran {instant - start} without the event")
+            steps += 1
+            instant = start + steps * step
+            self.set_clock(instant)
+            ahead = began + steps * step.total_seconds() - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)  # pacing: one simulated second per real second at most
+        return instant
 
     def reader(self, name: str) -> EventLog:
         consumer = KafkaConsumer(

@@ -1,15 +1,21 @@
 """Crash safety on the real broker: SIGKILL mid-stream, and a worker lost from a consumer group.
 
 What must hold after any number of kills: every case's final snapshot equals the pure core's replay
-of that case's input, and no event appears twice on ``cases.events`` (read committed).
+of that case's input, and no event appears twice on ``cases.events`` (read committed). Each test
+also proves that its kill mattered: the successor processed input offsets the killed worker had
+processed already (its uncommitted input was redelivered), and a breach decided by the successor
+still comes within 1 s of its deadline in engine time.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
+from consumers.topic_reading import read_until_end
+from consumers.topics import partition_for
 from tests.e2e import builders as b
 from tests.e2e.conftest import MONDAY_0900_WIT
 from tests.e2e.harness import EngineHarness, EventLog, Worker, wait_for
@@ -41,16 +47,18 @@ def publish_in_rounds(
     engine: EngineHarness,
     flows: list[list[Any]],
     between_rounds: Any = None,
+    already: int = 0,
 ) -> int:
     """Round r publishes message r of every case, after round r-1 is on cases.events.
 
     That is how actors behave (a verifier acts on a case it can see); Kafka orders a case's
     messages within one topic only, so commands sent before their intake was applied could
-    overtake it across topics. ``between_rounds(r)`` runs once round r is published.
+    overtake it across topics. ``between_rounds(r)`` runs once round r is published. ``already``:
+    events on cases.events before the first round.
     """
     events = engine.reader("cases.events")
     sent = 0
-    expected_so_far = 0
+    expected_so_far = already
     workflow = Workflow(load_policy())
     cases: list[Case | None] = [None] * len(flows)
     for step in range(len(flows[0])):
@@ -90,6 +98,65 @@ def processed(worker: Worker) -> int:
     return int(stats.get("processed", 0))
 
 
+def offsets(worker: Worker, which: str) -> dict[str, int]:
+    """``first_offsets`` or ``last_offsets`` of a live worker: per input ``topic:partition``."""
+    return dict((worker.stats() or {}).get(which) or {})
+
+
+def redelivered(killed_last: dict[str, int], successor_first: dict[str, int]) -> int:
+    """How many input records, at least, the successor processed that the killed worker had
+    processed already (``killed_last`` read just before the kill: it only grew after)."""
+    return sum(
+        max(0, last - successor_first[where] + 1)
+        for where, last in killed_last.items()
+        if where in successor_first
+    )
+
+
+#: Follow-up plan deadline of a case referred on Monday 7 Dec 09:00 WIT: 5 working days.
+PROBE_DEADLINE = datetime.fromisoformat("2026-12-14T16:00:00+09:00")
+
+
+def publish_probe(engine: EngineHarness, tag: str, partitions: set[int]) -> list[Any]:
+    """A case left referred (its follow-up plan clock runs) on one of ``partitions``, to breach
+    after the kills; waits until it is referred. Returns its messages."""
+    t = MONDAY_0900_WIT
+    complaint = next(
+        c
+        for c in (b.complaint(f"{tag}-probe-{n}", t) for n in range(1000))
+        if partition_for(c.derived_case_id.encode(), 6) in partitions
+    )
+    case_id = complaint.derived_case_id
+    probe = [complaint, b.formal(case_id, t), b.material(case_id, t)]
+    engine.publish("complaints.intake", b.wire(complaint)[1], b.wire(complaint)[0])
+    for command in probe[1:]:
+        engine.publish("cases.commands", b.wire(command)[1], b.wire(command)[0])
+    events = engine.reader("cases.events")
+    events.wait(lambda vs: any(e["type"] == "CaseReferred" for e in vs), 60, "the probe referred")
+    events.close()
+    engine.logs.remove(events)
+    return probe
+
+
+def breach_lateness(engine: EngineHarness, case_id: str) -> timedelta:
+    """Let engine time flow from the probe's deadline until its breach is on cases.events;
+    how long after the deadline (engine time) the breach was decided."""
+    events = engine.reader("cases.events")
+
+    def breach() -> dict[str, Any] | None:
+        events.poll()
+        return next(
+            (e for e in events.values() if e["case_id"] == case_id and e["type"] == "SlaBreached"),
+            None,
+        )
+
+    engine.run_clock(PROBE_DEADLINE, breach)
+    found = breach()
+    assert found is not None
+    assert datetime.fromisoformat(found["payload"]["deadline"]) == PROBE_DEADLINE
+    return datetime.fromisoformat(found["occurred_at"]) - PROBE_DEADLINE
+
+
 def drain_until(log: EventLog, expected: int, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while len(log.records) < expected and time.monotonic() < deadline:
@@ -105,15 +172,18 @@ def drain_until(log: EventLog, expected: int, timeout: float, what: str) -> None
 
 def check_against_replay(
     engine: EngineHarness, flows: list[list[Any]], timeout: float
-) -> dict[str, int]:
+) -> dict[str, Any]:
     expected_cases, expected_events = expected_replay(flows)
     events = engine.reader("cases.events")
     drain_until(events, expected_events, timeout, "events on cases.events")
     ids = Counter(r.key for r in events.records)  # placeholder to keep a key view
     event_ids = Counter(str(v["event_id"]) for v in events.values())
     duplicates = sum(n - 1 for n in event_ids.values() if n > 1)
+    # Every event is committed, and each snapshot in the same transaction as its events: read
+    # cases.state to its end (a count would stop early: it holds a snapshot per change).
     states = engine.reader("cases.state")
-    drain_until(states, len(expected_cases), 30, "snapshots on cases.state")
+    ends = states.consumer.end_offsets(list(states.consumer.assignment()))
+    states.records.extend(read_until_end(states.consumer, ends))
     latest: dict[str, Case] = {}
     for record in states.records:
         latest[record.key.decode()] = Case.model_validate_json(record.value)
@@ -141,30 +211,44 @@ def check_against_replay(
 def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(engine: EngineHarness) -> None:
     flows = case_inputs(1000, "crash")
     workers = [engine.start_worker("w1")]
-    kills = 0
+    probe = publish_probe(engine, "crash", set(range(6)))
+    _, probe_events = expected_replay([probe])
+    # Per kill: the killed worker's last offsets just before the kill, and its successor's first.
+    handovers: list[tuple[dict[str, int], Worker]] = []
+    successor_first: dict[str, dict[str, int]] = {}
 
     def kill_mid_round(step: int) -> None:
-        nonlocal kills
         if step not in (1, 3):  # kill while formal verifications, then acceptances, stream in
             return
         worker = workers[-1]
         start = processed(worker)
         wait_for(lambda: processed(worker) >= start + 200, 60, f"progress in round {step}")
+        last = offsets(worker, "last_offsets")
+        successor_first[worker.name] = offsets(worker, "first_offsets")  # it dies with them
         worker.kill()
-        kills += 1
-        workers.append(engine.start_worker(f"w{kills + 1}"))
+        workers.append(engine.start_worker(f"w{len(workers) + 1}"))
+        handovers.append((last, workers[-1]))
 
-    messages = publish_in_rounds(engine, flows, kill_mid_round)
+    messages = publish_in_rounds(engine, flows, kill_mid_round, already=probe_events)
     assert messages == 5000
-    report = check_against_replay(engine, flows, timeout=120)
-    # Messages that reached a restarted worker again and were recognised as already applied.
-    redelivered = sum(int((w.stats() or {}).get("duplicates", 0)) for w in workers if w.alive())
-    report.update(messages=messages, kills=kills, redelivered_noops_last_worker=redelivered)
+    report = check_against_replay(engine, [*flows, probe], timeout=120)
+    successor_first[workers[-1].name] = offsets(workers[-1], "first_offsets")
+    again = [redelivered(last, successor_first[w.name]) for last, w in handovers]
+    lateness = breach_lateness(engine, probe[0].derived_case_id)
+    report.update(
+        messages=messages,
+        kills=len(handovers),
+        redelivered_per_kill=again,
+        already_applied_last_worker=(workers[-1].stats() or {}).get("already_applied"),
+        breach_lateness_ms=round(lateness.total_seconds() * 1000),
+    )
     print(f"crash test: {report}")
-    assert kills == 2
+    assert len(handovers) == 2
     assert report["mismatches"] == 0, report
     assert report["duplicates"] == 0, report
     assert report["events"] == report["expected_events"], report
+    assert all(n > 0 for n in again), f"a kill left nothing to redeliver: {report}"
+    assert lateness < timedelta(seconds=1), report
 
 
 def test_second_worker_takes_over_the_partitions_of_a_killed_one(engine: EngineHarness) -> None:
@@ -176,17 +260,27 @@ def test_second_worker_takes_over_the_partitions_of_a_killed_one(engine: EngineH
         60,
         "both workers to own partitions",
     )
+    # The probe on a partition of the worker about to be killed: its successor must breach it.
+    probe = publish_probe(engine, "group", set((first.stats() or {})["owned_partitions"]))
+    _, probe_events = expected_replay([probe])
+    killed_last: dict[str, int] = {}
 
     def kill_first(step: int) -> None:
         if step == 2:
             start = processed(first)
             wait_for(lambda: processed(first) >= start + 20, 60, "the first worker's progress")
+            killed_last.update(offsets(first, "last_offsets"))
             first.kill()
 
-    publish_in_rounds(engine, flows, kill_first)
-    report = check_against_replay(engine, flows, timeout=120)
+    publish_in_rounds(engine, flows, kill_first, already=probe_events)
+    report = check_against_replay(engine, [*flows, probe], timeout=120)
+    again = redelivered(killed_last, offsets(second, "first_offsets"))
+    lateness = breach_lateness(engine, probe[0].derived_case_id)
+    report.update(redelivered=again, breach_lateness_ms=round(lateness.total_seconds() * 1000))
     print(f"failover test: {report}")
     assert not first.alive()
     assert report["mismatches"] == 0, report
     assert report["duplicates"] == 0, report
     assert sorted((second.stats() or {}).get("owned_partitions", [])) == list(range(6))
+    assert again > 0, f"the takeover redelivered nothing of the first worker's input: {report}"
+    assert lateness < timedelta(seconds=1), report

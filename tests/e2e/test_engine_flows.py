@@ -147,18 +147,24 @@ def test_silent_agency_gets_warnings_a_breach_and_two_escalation_levels(
     events.wait(has("SlaWarningRaised", stage="follow_up_plan", threshold=0.75), 15, "75%")
     assert "SlaBreached" not in types(of_case(events.values(), case_id))
 
-    # The deadline itself: measure how long the engine takes to emit the breach once the
-    # (simulated) time reaches it.
+    # The deadline itself: engine time flows on from it (paced, see run_clock), and the breach
+    # must be decided within 1 s of it in engine time (its occurred_at is when it was decided).
     sent = time.monotonic()
-    engine.set_clock(wit("2026-12-14T16:00:00"))
-    events.wait(has("CaseEscalated", level=1), 15, "escalation to level 1")
-    breach_latency = time.monotonic() - sent
+    escalated = has("CaseEscalated", level=1)
+    engine.run_clock(
+        wit("2026-12-14T16:00:00"), lambda: (events.poll() or True) and escalated(events.values())
+    )
+    visible_after = time.monotonic() - sent
     mine = of_case(events.values(), case_id)
     breach = next(e for e in mine if e["type"] == "SlaBreached")
     assert breach["payload"]["stage"] == "follow_up_plan"
     assert datetime.fromisoformat(breach["payload"]["deadline"]) == wit("2026-12-14T16:00:00")
-    assert breach_latency < 1.5, f"breach took {breach_latency:.2f}s after its deadline"
-    print(f"breach emitted {breach_latency * 1000:.0f} ms after the clock reached the deadline")
+    lateness = datetime.fromisoformat(breach["occurred_at"]) - wit("2026-12-14T16:00:00")
+    assert lateness < timedelta(seconds=1), f"breach decided {lateness} after its deadline"
+    print(
+        f"breach decided {lateness.total_seconds() * 1000:.0f} ms (engine time) after its"
+        f" deadline; visible on cases.events {visible_after * 1000:.0f} ms (real) after"
+    )
 
     # Level 1 (Kepala OPD) has 3 working days: close of Thu 17 Dec.
     engine.set_clock(wit("2026-12-17T15:00:00"))

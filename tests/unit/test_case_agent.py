@@ -126,9 +126,4 @@ async def test_a_complaint_opens_a_case_and_its_timer_fires_through_commands(rig
     assert rig.agent.stats.timers_fired == 1
 
 
-async def test_a_command_for_a_case_that_does_not_exist_is_deadlettered(rig: Rig) -> None:
-    command = b.formal("ADU-NOPE", T0)
-    await rig.deliver(COMMANDS, b"ADU-NOPE", encode(command))
-    [record] = rig.deadletter.sent
-    assert record["headers"]["aduan.error.reason"] == b"unknown_case"
-    assert record["value"] == encode(command)
+# Commands for cases that do not exist (yet): tests/unit/test_case_agent_reliability.py.

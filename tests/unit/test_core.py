@@ -23,7 +23,7 @@ from test_core_support import (
 )
 
 from states.lifecycle import FINAL_STATES, CaseState, lifecycle
-from workflow.case import APPLIED_LIMIT, Case
+from workflow.case import Case
 from workflow.codec import encode, parse_event
 from workflow.commands import COMMAND_TYPES
 from workflow.core import Workflow
@@ -496,15 +496,6 @@ def test_replay_rebuilds_the_case_and_events_round_trip_json() -> None:
     assert decoded == d.events
     assert workflow().replay(decoded) == d.c
     assert Case.model_validate_json(d.c.model_dump_json()) == d.c
-
-
-def test_applied_ids_are_bounded() -> None:
-    d = Driver()
-    for _ in range(APPLIED_LIMIT + 10):
-        d.send("TakeOver")
-        d.send("ReferBack")
-    assert len(d.c.applied) == APPLIED_LIMIT
-    assert len(d.c.model_dump_json()) < 2500
 
 
 def test_timer_message_id_is_deterministic() -> None:

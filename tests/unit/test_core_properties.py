@@ -1,8 +1,9 @@
 """Property tests: random message sequences against the lifecycle invariants.
 
-Random sequences never reach an invalid state; replaying the events rebuilds the case; applying a
-message twice changes nothing; per agency the escalation level never falls; the SLA stage clock's
-elapsed time never decreases and never counts paused time.
+Random sequences never reach an invalid state; replaying the events rebuilds the case; any earlier
+message (intake, command or timer) redelivered at any later point changes nothing; per agency the
+escalation level never falls; the SLA stage clock's elapsed time never decreases and never counts
+paused time.
 """
 
 from __future__ import annotations
@@ -45,9 +46,10 @@ step = st.tuples(
     st.integers(0, 2),  # payload variant
     st.booleans(),  # an officer instead of the usual actor
     st.integers(0, 3 * 24 * 60),  # minutes since the previous message
+    st.none() | st.integers(0, 1000),  # then redeliver this earlier message (None: none)
 )
 ALL_KINDS = [*sorted(SAMPLE_PAYLOADS), "timer"]
-Step = tuple[int, int, int, bool, int]
+Step = tuple[int, int, int, bool, int, int | None]
 
 
 def pick(state: CaseState, mode: int, which: int) -> str:
@@ -64,15 +66,30 @@ def clock_key(clock: SlaClock | None) -> tuple[Any, ...] | None:
     return None if clock is None else (clock.stage, clock.started_at)
 
 
+def assert_redelivery_changes_nothing(
+    wf: Any, case: Case, message: Any, now: datetime, acted: set[str]
+) -> None:
+    """``message`` again at ``now`` does nothing if it ever acted (``acted``: the ids of the
+    messages that caused events). A timer that found nothing to do may act later, once."""
+    again, repeated = wf.handle(case, message, now)
+    if message.type == "TimerFired" and message.event_id not in acted:
+        return
+    assert repeated == [], (message.type, message.event_id, [e.type for e in repeated])
+    assert again == case
+
+
 def run(steps: list[Step]) -> tuple[Case, list[Event], list[Any]]:
     wf = workflow()
     now: datetime = T0
-    case, events = wf.handle(None, intake(), now)
+    first = intake()
+    case, events = wf.handle(None, first, now)
     assert case is not None
     log: list[Event] = list(events)
+    sent: list[Any] = [first]
+    acted = {first.event_id}
     history: list[tuple[Case, datetime]] = [(case, now)]
     top = policy().ladder.top
-    for i, (mode, which, variant, officer, minutes) in enumerate(steps):
+    for i, (mode, which, variant, officer, minutes, redeliver) in enumerate(steps):
         now += timedelta(minutes=minutes)
         kind = pick(case.state, mode, which)
         if kind == "timer":
@@ -95,6 +112,8 @@ def run(steps: list[Step]) -> tuple[Case, list[Event], list[Any]]:
                 ), (case.state, event.type)
             case = new
         log.extend(decided)
+        if decided:
+            acted.add(message.event_id)
         # invariants of the snapshot
         assert case.state in CaseState
         assert case.escalation_level <= top
@@ -115,11 +134,16 @@ def run(steps: list[Step]) -> tuple[Case, list[Event], list[Any]]:
         assert case.wake_at == (min(instants) if instants else None)
         if case.is_final:
             assert case.wake_at is None
-        # applying the same message again changes nothing
-        again, repeated = wf.handle(case, message, now)
-        assert repeated == []
-        assert again == case
+        # applying the same message again changes nothing, nor does any earlier one, later
+        assert_redelivery_changes_nothing(wf, case, message, now, acted)
+        sent.append(message)
+        if redeliver is not None:
+            assert_redelivery_changes_nothing(wf, case, sent[redeliver % len(sent)], now, acted)
         history.append((case, now))
+    later = now + timedelta(days=400)
+    for message in sent:
+        assert_redelivery_changes_nothing(wf, case, message, later, acted)
+    assert len({e.event_id for e in log}) == len(log), "an event id appeared twice"
     return case, log, history
 
 
@@ -132,6 +156,15 @@ def test_random_sequences_keep_invariants_and_replay_exactly(
     assert workflow().replay(log) == case
     assert workflow().replay([parse_event(encode(e)) for e in log]) == case
     assert Case.model_validate_json(case.model_dump_json()) == case
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.lists(step, min_size=45, max_size=120))
+def test_long_lives_never_apply_a_message_twice(steps: list[Step]) -> None:
+    """Hypothesis keeps lists short; a redelivery long after the original needs long lives
+    (the engine once remembered only the last 32 messages)."""
+    case, log, _ = run(steps)
+    assert workflow().replay(log) == case
 
 
 @settings(deadline=None, max_examples=100)

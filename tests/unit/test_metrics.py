@@ -186,7 +186,7 @@ def test_no_case_id_reporter_or_text_ever_becomes_a_label(rig: Rig) -> None:
         | {s.value for s in CaseState}
         | {c.value for c in Channel}
         | {r.value for r in MessageErrorReason}
-        | {"unknown_case", "0.5", "0.75", "1", "2", "3", "within_sla", "late"}
+        | {"unknown_case", "command_limit", "0.5", "0.75", "1", "2", "3", "within_sla", "late"}
     )
     for name, label, value in all_label_values(rig.registry):
         if label == "le":
