@@ -38,7 +38,7 @@ TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics run demo stop test lint bench chaos clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics run demo stop test lint bench chaos chaos-cluster clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
@@ -145,8 +145,23 @@ CHAOS_ARGS = --messages $(CHAOS_MESSAGES) --workers $(CHAOS_WORKERS) --kills $(C
 	--controller-port $$(( $(CHAOS_PORT) + 1 )) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) \
 	$(if $(CHAOS_DURATION),--duration $(CHAOS_DURATION))
 
-chaos: install ## chaos run (own broker on 19692, kills, oracle) + Kafka fuzz; CHAOS_MESSAGES=, CHAOS_SEED=, CHAOS_WORKERS=, CHAOS_DURATION=
+# The cluster chaos run (issue 17): its own 3-node KRaft cluster on 19800-19805, the scripted
+# broker failures (a broker, the active controller, a broker and a worker, two brokers) among
+# worker kills, and a gateway probed all along; data under var/chaos/cluster-19800/.
+CHAOS_CLUSTER_MESSAGES ?= 20000
+CHAOS_CLUSTER_RATE ?= 60
+CHAOS_CLUSTER_KILLS ?= 6
+CHAOS_CLUSTER_PORT ?= 19800
+CHAOS_CLUSTER_ARGS = --cluster 3 --cluster-port $(CHAOS_CLUSTER_PORT) \
+	--messages $(CHAOS_CLUSTER_MESSAGES) --rate $(CHAOS_CLUSTER_RATE) --kills $(CHAOS_CLUSTER_KILLS) \
+	$(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
+
+chaos-cluster: install ## the cluster chaos run alone (3 KRaft nodes on 19800-19805, broker/controller kills, gateway 503 check)
+	@$(PY) -m chaos $(CHAOS_CLUSTER_ARGS)
+
+chaos: install ## chaos runs (one broker on 19692; a 3-node cluster on 19800) + Kafka fuzz; CHAOS_MESSAGES=, CHAOS_SEED=, CHAOS_WORKERS=, CHAOS_DURATION=
 	@rc=0; $(PY) -m chaos $(CHAOS_ARGS) || rc=$$?; \
+	$(PY) -m chaos $(CHAOS_CLUSTER_ARGS) || rc=$$?; \
 	$(PY) -m chaos.fuzz --examples $(CHAOS_FUZZ_EXAMPLES) --port $(CHAOS_PORT) \
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) || rc=$$?; \
 	exit $$rc

@@ -16,7 +16,11 @@ from kafka import KafkaProducer
 
 from chaos import seam
 from chaos.cluster import REPO, Broker, Worker, worker_env
+from chaos.cluster_faults import ALL_STEPS, ClusterFaults
+from chaos.cluster_report import ClusterOutcome, step_reports
 from chaos.faults import FaultLog, Faults
+from chaos.gateway_probe import Gateway, Probe, judge
+from chaos.kafka_cluster import KafkaCluster
 from chaos.monitor import Monitor
 from chaos.oracle import Oracle, Verdict
 from chaos.readback import RunTopics, collect
@@ -42,6 +46,14 @@ class RunConfig:
     controller_port: int = 19693
     var: Path = REPO / "var" / "chaos"
     quiet_seconds: float = 10.0
+    # cluster_nodes > 0: a KRaft cluster of that many nodes on cluster_port.. (replication 3,
+    # min.insync 2) instead of the one broker, the scripted failures of cluster_faults, and a
+    # gateway probed all through the run
+    cluster_nodes: int = 0
+    cluster_port: int = 19800
+    cluster_steps: tuple[str, ...] = ALL_STEPS
+    cluster_down_seconds: float = 8.0
+    gateway_publish_timeout: float = 15.0
     drain_timeout: float | None = None  # default: 180 s + 1 s per 200 messages
 
     @property
@@ -67,11 +79,13 @@ class RunResult:
     seconds: float
     clock_end: datetime
     crash_lines: list[str] = field(default_factory=list)
+    cluster: ClusterOutcome | None = None
 
     @property
     def ok(self) -> bool:
         v = self.verdict
-        return not v.mismatched and not v.duplicate_events and not v.missing_events
+        cluster_ok = self.cluster is None or self.cluster.ok
+        return not v.mismatched and not v.duplicate_events and not v.missing_events and cluster_ok
 
 
 class SimulatedTime:
@@ -117,9 +131,15 @@ class _Run:
         self.started = time.monotonic()
         self.rng = random.Random(config.seed)
         self.prefix = f"chaos-{config.seed}-{uuid.uuid4().hex[:6]}"
-        self.broker = Broker(config.port, config.controller_port, config.var)
+        self.broker: Broker | KafkaCluster = (
+            KafkaCluster(config.cluster_port, config.var, config.cluster_nodes)
+            if config.cluster_nodes
+            else Broker(config.port, config.controller_port, config.var)
+        )
         self.workers: list[Worker] = []
         self.producer: KafkaProducer | None = None
+        self.gateway: Gateway | None = None
+        self.probe: Probe | None = None
 
     def topic(self, name: str) -> str:
         return seam.topic_name(name, self.prefix)
@@ -138,14 +158,7 @@ class _Run:
         )
         monitor.start()
         duration = config.messages / config.rate
-        faults = Faults(
-            random.Random(self.rng.getrandbits(64)),
-            self.broker,
-            self.workers,
-            duration,
-            config.worker_kills,
-            config.broker_restarts,
-        )
+        faults = self._faults(duration)
         faults.start()
         traffic = Traffic(
             self.rng.getrandbits(64), config.messages, config.case_count, lambda: clock.now
@@ -157,6 +170,8 @@ class _Run:
         drain_timeout = config.drain_timeout or 180 + config.messages / 200
         drained = monitor.quiet_for(config.quiet_seconds, drain_timeout)
         monitor.finish()
+        if self.probe is not None:
+            self.probe.finish()
         crashes = sum(w.crashes for w in self.workers)
         crashes += sum(1 for w in self.workers if not w.alive())
         for worker in self.workers:
@@ -181,6 +196,15 @@ class _Run:
             for start, end in monitor.progress.stalls
             if not any(a <= end and start <= b for a, b in faults.log.outages)
         ]
+        cluster = None
+        if isinstance(self.broker, KafkaCluster) and isinstance(faults, ClusterFaults):
+            assert self.probe is not None
+            on_intake = {case for case, given in topics.inputs.items() if given.intake}
+            gateway = judge(
+                self.probe.answers, self.broker, on_intake, config.gateway_publish_timeout
+            )
+            steps = step_reports(faults.log.steps, monitor.progress.stalls, self.probe.answers)
+            cluster = ClusterOutcome(config.cluster_nodes, steps, gateway)
         return RunResult(
             config=config,
             prefix=self.prefix,
@@ -198,14 +222,36 @@ class _Run:
             seconds=time.monotonic() - self.started,
             clock_end=clock.now,
             crash_lines=[line for w in self.workers for line in w.crash_lines],
+            cluster=cluster,
+        )
+
+    def _faults(self, duration: float) -> Faults | ClusterFaults:
+        config, rng = self.config, random.Random(self.rng.getrandbits(64))
+        if isinstance(self.broker, KafkaCluster):
+            return ClusterFaults(
+                rng,
+                self.broker,
+                self.workers,
+                duration,
+                config.worker_kills,
+                config.cluster_steps,
+                config.cluster_down_seconds,
+                quorum_loss_seconds=2 * config.gateway_publish_timeout + 5,
+            )
+        return Faults(
+            rng, self.broker, self.workers, duration, config.worker_kills, config.broker_restarts
         )
 
     def _start_cluster(self) -> SimulatedTime:
         config = self.config
         self.broker.fresh_start()
         bootstrap = self.broker.bootstrap
-        clock_spec = seam.TopicSpec(self.topic("control.clock"), 1, 1, {"cleanup.policy": "delete"})
-        specs = [*seam.topic_specs(self.prefix, config.partitions, retention_ms=None), clock_spec]
+        replication = self.broker.replication if isinstance(self.broker, KafkaCluster) else 1
+        clock_spec = seam.TopicSpec(
+            self.topic("control.clock"), 1, replication, {"cleanup.policy": "delete"}
+        )
+        topics = seam.topic_specs(self.prefix, config.partitions, None, replication)
+        specs = [*topics, clock_spec]
         seam.provision(bootstrap, specs)
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap,
@@ -219,13 +265,26 @@ class _Run:
         workdir.mkdir(parents=True, exist_ok=True)
         for n in range(1, config.workers + 1):
             env = worker_env(bootstrap, self.prefix, SIMULATED_START, workdir / f"data-w{n}")
+            env["ADUAN_TOPIC_REPLICATION"] = str(replication)
             self.workers.append(Worker(f"w{n}", env, workdir / f"w{n}.log"))
         for worker in self.workers:
             worker.start()
         _wait_ready(self.workers, self.say)
+        if isinstance(self.broker, KafkaCluster):
+            env = worker_env(bootstrap, self.prefix, SIMULATED_START, workdir / "gateway")
+            timeout = config.gateway_publish_timeout
+            self.gateway = Gateway(env, workdir / "gateway.log", timeout)
+            self.gateway.start()
+            self.probe = Probe(self.gateway, config.seed)
+            self.probe.start()
+            self.say(f"chaos: gateway on {self.gateway.url}, probed with web intakes")
         return clock
 
     def cleanup(self) -> None:
+        if self.probe is not None:
+            self.probe.finish()
+        if self.gateway is not None:
+            self.gateway.stop()
         for worker in self.workers:
             worker.stop()
         if self.producer is not None:
