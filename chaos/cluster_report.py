@@ -24,9 +24,19 @@ class ClusterOutcome:
     steps: list[StepReport]
     gateway: GatewayVerdict
 
+    wanted_steps: tuple[str, ...] = ()
+
+    @property
+    def happened(self) -> bool:
+        """The run did what it is for: every failure, and the gateway probed on both sides."""
+        g = self.gateway
+        probed_without = g.refused_without > 0 or "two-brokers" not in self.wanted_steps
+        done = tuple(s.step.name for s in self.steps) == self.wanted_steps
+        return done and g.accepted_with_quorum > 0 and probed_without
+
     @property
     def ok(self) -> bool:
-        return self.gateway.ok
+        return self.gateway.ok and self.happened
 
 
 def step_reports(
@@ -57,6 +67,11 @@ def step_reports(
 def cluster_lines(outcome: ClusterOutcome) -> list[str]:
     g = outcome.gateway
     lines = [f"  cluster                 {outcome.nodes} KRaft nodes, 3 replicas, min.insync 2"]
+    if not outcome.happened:
+        lines.append(
+            "  cluster run INCOMPLETE  not every failure happened, or the gateway was not probed "
+            "with 2+ and with 1 broker up"
+        )
     for report in outcome.steps:
         s = report.step
         answers = ", ".join(f"{n} x {code}" for code, n in sorted(report.answers.items()))

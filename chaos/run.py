@@ -204,7 +204,7 @@ class _Run:
                 self.probe.answers, self.broker, on_intake, config.gateway_publish_timeout
             )
             steps = step_reports(faults.log.steps, monitor.progress.stalls, self.probe.answers)
-            cluster = ClusterOutcome(config.cluster_nodes, steps, gateway)
+            cluster = ClusterOutcome(config.cluster_nodes, steps, gateway, config.cluster_steps)
         return RunResult(
             config=config,
             prefix=self.prefix,
