@@ -166,12 +166,12 @@ class _Run:
         assert self.producer is not None
         overtaking = _publish(config, traffic, self.producer, clock, self.topic, say)
         faults.finish(timeout=duration + 120)
+        if self.probe is not None:  # its intakes would keep the engine from ever draining
+            self.probe.finish()
         say(f"chaos: published {config.messages} messages; waiting for the engine to drain")
         drain_timeout = config.drain_timeout or 180 + config.messages / 200
         drained = monitor.quiet_for(config.quiet_seconds, drain_timeout)
         monitor.finish()
-        if self.probe is not None:
-            self.probe.finish()
         crashes = sum(w.crashes for w in self.workers)
         crashes += sum(1 for w in self.workers if not w.alive())
         for worker in self.workers:
