@@ -47,12 +47,18 @@ def config() -> RunConfig:
 
 def test_cluster_failures_lose_nothing_and_refuse_only_below_min_insync() -> None:
     chosen = config()
+    cluster = KafkaCluster(chosen.cluster_port, chosen.var)
     try:
         result = run(chosen)
-    finally:  # three brokers' data; worker and gateway logs stay under var/chaos/<prefix>/
-        KafkaCluster(chosen.cluster_port, chosen.var).remove()
+    except BaseException:
+        cluster.remove()
+        raise
     text = "\n".join(summary(result))
     print(text)
+    if result.ok:  # three brokers' data; worker and gateway logs stay under var/chaos/<prefix>/
+        cluster.remove()
+    else:  # kept (stopped) to look into: kafkactl.py cluster start --base-port 19830 --var var/chaos
+        print(f"cluster data kept in {cluster.root}")
     outcome = result.cluster
     assert outcome is not None, text
     # The run must have happened as specified, or a pass would prove nothing.
