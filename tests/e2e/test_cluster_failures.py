@@ -57,7 +57,7 @@ def test_cluster_failures_lose_nothing_and_refuse_only_below_min_insync() -> Non
     print(text)
     if result.ok:  # three brokers' data; worker and gateway logs stay under var/chaos/<prefix>/
         cluster.remove()
-    else:  # kept (stopped) to look into: kafkactl.py cluster start --base-port 19830 --var var/chaos
+    else:  # kept, stopped: kafkactl.py cluster start --base-port 19830 --var var/chaos
         print(f"cluster data kept in {cluster.root}")
     outcome = result.cluster
     assert outcome is not None, text
