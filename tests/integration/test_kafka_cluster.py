@@ -52,6 +52,14 @@ def var(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie (a killed JVM whose parent has exited lingers)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def pid_of(var: Path, node_id: int) -> int:
     return int((var / f"cluster-{BASE}" / f"node-{node_id}" / "kafka.pid").read_text())
 
@@ -94,7 +102,7 @@ def test_a_killed_node_and_the_killed_controller_come_back(var: Path) -> None:
     follower = next(n for n in (1, 2, 3) if n != leader)
     for victim in (follower, leader):
         os.kill(pid_of(var, victim), signal.SIGKILL)
-        while Path(f"/proc/{pid_of(var, victim)}").exists():
+        while running(pid_of(var, victim)):
             time.sleep(0.05)
         down = ctl(var, "status")
         assert down.returncode == 1, down.stdout
@@ -119,5 +127,5 @@ def test_a_formatted_cluster_keeps_its_node_count_and_stop_all_stops_it(var: Pat
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert not any(Path(f"/proc/{pid}").exists() for pid in pids), done.stdout
+    assert not any(running(pid) for pid in pids), done.stdout
     assert ctl(var, "status").returncode == 3
