@@ -33,7 +33,7 @@ BOOTSTRAP = ",".join(f"127.0.0.1:{BASE + 2 * i}" for i in range(3))
 def ctl(var: Path, *args: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, str(KAFKACTL), "cluster", *args, "--base-port", str(BASE)]
     return subprocess.run(
-        [*argv, "--var", str(var), "--heap", "320m"],
+        [*argv, "--var", str(var), "--heap", "320m", "--timeout", "200"],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
