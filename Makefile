@@ -28,6 +28,10 @@ TEST_KAFKA := $(KAFKACTL) --port $(ADUAN_TEST_KAFKA_PORT) \
 SECURE_KAFKA := $(KAFKACTL) --port $(ADUAN_SECURE_KAFKA_PORT) \
 	--controller-port $(ADUAN_SECURE_KAFKA_CONTROLLER_PORT)
 BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_KAFKA_PORT)
+# The local replicated cluster (make cluster): 3 KRaft nodes on 9192-9197, data var/cluster-9192/.
+ADUAN_CLUSTER_NODES ?= 3
+ADUAN_CLUSTER_PORT ?= 9192
+CLUSTER := $(KAFKACTL) cluster --nodes $(ADUAN_CLUSTER_NODES) --base-port $(ADUAN_CLUSTER_PORT)
 TEST_BOOTSTRAP := $(ADUAN_KAFKA_HOST):$(ADUAN_TEST_KAFKA_PORT)
 # A secured broker's client settings for one principal (ADUAN_KAFKA_* lines, exported).
 SECURE_LOGIN = login=$$($(SECURE_KAFKA) env --principal $(1)) || exit 1; set -a; eval "$$login"; set +a
@@ -37,7 +41,7 @@ SECURE_CREDENTIALS := var/kafka-$(ADUAN_SECURE_KAFKA_PORT)/secure/credentials.js
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status topics secure-topics run run-secure demo stop test lint bench chaos chaos-notifier api-fuzz clean
+.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics secure-topics run run-secure demo stop test lint bench chaos chaos-cluster chaos-notifier api-fuzz clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
@@ -80,6 +84,17 @@ kafka-secure-stop: ## stop the secured local broker
 
 kafka-status: ## is the local broker running and answering?
 	@$(KAFKA) status
+
+cluster: install ## a local 3-node KRaft cluster (9192-9197) and its topics (3 replicas, min.insync 2)
+	@$(CLUSTER) start
+	@$(PY) -m consumers.topics --bootstrap "$$($(CLUSTER) bootstrap)" --replication 3
+	@echo "aduan: clients: ADUAN_KAFKA_BOOTSTRAP=$$($(CLUSTER) bootstrap) ADUAN_TOPIC_REPLICATION=3"
+
+cluster-status: ## every node of the local cluster, and the quorum leader
+	@$(CLUSTER) status
+
+cluster-stop: ## stop the local cluster (its data stays in var/cluster-9192/)
+	@$(CLUSTER) stop
 
 topics: install kafka-start ## create the topics that are missing, report drift
 	@$(PY) -m consumers.topics --bootstrap $(BOOTSTRAP)
@@ -129,7 +144,7 @@ lint: install ## ruff check, ruff format --check, mypy (strict)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m mypy --strict deploy/kafka/kafkactl.py
+	$(PY) -m mypy --strict deploy/kafka/*.py
 	$(PY) -m mypy --strict deploy/k8s/generate.py deploy/docker/healthcheck.py deploy/grafana/dashboards.py
 
 bench: install ## benchmarks (python -m bench) against the local broker
@@ -151,8 +166,17 @@ CHAOS_ARGS = --messages $(CHAOS_MESSAGES) --workers $(CHAOS_WORKERS) --kills $(C
 	--controller-port $$(( $(CHAOS_PORT) + 1 )) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) \
 	$(if $(CHAOS_DURATION),--duration $(CHAOS_DURATION))
 
-chaos: install ## chaos run (own broker, kills, oracle), Kafka fuzz, notifier outage drill, API fuzz; CHAOS_MESSAGES=, CHAOS_SEED=, CHAOS_WORKERS=, CHAOS_DURATION=
+# The cluster failure test (issue 17): its own 3-node KRaft cluster on 19830-19835, scripted broker
+# failures among worker kills, a gateway probed all along (tests/e2e/test_cluster_failures.py).
+# For other sizes: python -m chaos --cluster 3 --cluster-port 19800 --messages N --rate R.
+CLUSTER_TEST := $(PY) -m pytest -m cluster -s tests/e2e/test_cluster_failures.py
+
+chaos-cluster: install ## the short cluster failure test (3 KRaft nodes on 19830-19835; 10+ min on 2 busy cores)
+	@$(CLUSTER_TEST)
+
+chaos: install ## chaos run (one broker), full cluster failure test, Kafka fuzz, notifier outage drill, API fuzz; CHAOS_MESSAGES=, CHAOS_SEED=, ...
 	@rc=0; $(PY) -m chaos $(CHAOS_ARGS) || rc=$$?; \
+	ADUAN_CHAOS_CLUSTER=full $(CLUSTER_TEST) || rc=$$?; \
 	$(PY) -m chaos.fuzz --examples $(CHAOS_FUZZ_EXAMPLES) --port $(CHAOS_PORT) \
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) || rc=$$?; \
 	$(MAKE) --no-print-directory chaos-notifier || rc=$$?; \

@@ -6,6 +6,7 @@ import argparse
 import random
 import sys
 
+from chaos.cluster_faults import ALL_STEPS
 from chaos.report import summary
 from chaos.run import RunConfig, run
 
@@ -23,6 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=45.0, help="simulated days of the run")
     parser.add_argument("--port", type=int, default=19692)
     parser.add_argument("--controller-port", type=int, default=19693)
+    parser.add_argument(
+        "--cluster", type=int, default=0, help="a KRaft cluster of N nodes (0: one broker)"
+    )
+    parser.add_argument("--cluster-port", type=int, default=19800, help="its first port")
+    parser.add_argument(
+        "--cluster-steps",
+        default=",".join(ALL_STEPS),
+        help=f"broker failures, in order (of {', '.join(ALL_STEPS)})",
+    )
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.randrange(1, 10**9)
     rate = args.messages / args.duration if args.duration else args.rate
@@ -37,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         simulated_days=args.days,
         port=args.port,
         controller_port=args.controller_port,
+        cluster_nodes=args.cluster,
+        cluster_port=args.cluster_port,
+        cluster_steps=tuple(s for s in args.cluster_steps.split(",") if s),
     )
     try:
         result = run(config, say=lambda line: print(line, flush=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chaos.cluster_report import cluster_lines
 from chaos.run import RunResult
 
 
@@ -65,6 +66,8 @@ def summary(result: RunResult) -> list[str]:
         f"  simulated clock         {result.clock_end.isoformat()} at the end"
         + ("" if result.drained else "; the engine did NOT drain within the timeout"),
     ]
+    if result.cluster is not None:
+        lines += cluster_lines(result.cluster)
     for crash in result.crash_lines[:5]:
         lines.append(f"  worker exit (restarted) {crash}")
     for case in v.mismatched[:8]:

@@ -16,7 +16,11 @@ from kafka import KafkaProducer
 
 from chaos import seam
 from chaos.cluster import REPO, Broker, Worker, worker_env
+from chaos.cluster_faults import ALL_STEPS, ClusterFaults
+from chaos.cluster_report import ClusterOutcome, step_reports
 from chaos.faults import FaultLog, Faults
+from chaos.gateway_probe import Gateway, Probe, judge
+from chaos.kafka_cluster import KafkaCluster
 from chaos.monitor import Monitor
 from chaos.oracle import Oracle, Verdict
 from chaos.readback import RunTopics, collect
@@ -42,6 +46,14 @@ class RunConfig:
     controller_port: int = 19693
     var: Path = REPO / "var" / "chaos"
     quiet_seconds: float = 10.0
+    # cluster_nodes > 0: a KRaft cluster of that many nodes on cluster_port.. (replication 3,
+    # min.insync 2) instead of the one broker, the scripted failures of cluster_faults, and a
+    # gateway probed all through the run
+    cluster_nodes: int = 0
+    cluster_port: int = 19800
+    cluster_steps: tuple[str, ...] = ALL_STEPS
+    cluster_down_seconds: float = 8.0
+    gateway_publish_timeout: float = 15.0
     drain_timeout: float | None = None  # default: 180 s + 1 s per 200 messages
 
     @property
@@ -67,12 +79,14 @@ class RunResult:
     seconds: float
     clock_end: datetime
     crash_lines: list[str] = field(default_factory=list)
+    cluster: ClusterOutcome | None = None
 
     @property
     def ok(self) -> bool:
         v = self.verdict
+        cluster_ok = self.cluster is None or self.cluster.ok
         quiet = not v.mismatched and not v.duplicate_events and not v.missing_events
-        return quiet and not v.timers_not_acted_on
+        return quiet and not v.timers_not_acted_on and cluster_ok
 
 
 class SimulatedTime:
@@ -118,9 +132,15 @@ class _Run:
         self.started = time.monotonic()
         self.rng = random.Random(config.seed)
         self.prefix = f"chaos-{config.seed}-{uuid.uuid4().hex[:6]}"
-        self.broker = Broker(config.port, config.controller_port, config.var)
+        self.broker: Broker | KafkaCluster = (
+            KafkaCluster(config.cluster_port, config.var, config.cluster_nodes)
+            if config.cluster_nodes
+            else Broker(config.port, config.controller_port, config.var)
+        )
         self.workers: list[Worker] = []
         self.producer: KafkaProducer | None = None
+        self.gateway: Gateway | None = None
+        self.probe: Probe | None = None
 
     def topic(self, name: str) -> str:
         return seam.topic_name(name, self.prefix)
@@ -139,14 +159,7 @@ class _Run:
         )
         monitor.start()
         duration = config.messages / config.rate
-        faults = Faults(
-            random.Random(self.rng.getrandbits(64)),
-            self.broker,
-            self.workers,
-            duration,
-            config.worker_kills,
-            config.broker_restarts,
-        )
+        faults = self._faults(duration)
         faults.start()
         traffic = Traffic(
             self.rng.getrandbits(64), config.messages, config.case_count, lambda: clock.now
@@ -154,6 +167,8 @@ class _Run:
         assert self.producer is not None
         overtaking = _publish(config, traffic, self.producer, clock, self.topic, say)
         faults.finish(timeout=duration + 120)
+        if self.probe is not None:  # its intakes would keep the engine from ever draining
+            self.probe.finish()
         say(f"chaos: published {config.messages} messages; waiting for the engine to drain")
         drain_timeout = config.drain_timeout or 180 + config.messages / 200
         drained = monitor.quiet_for(config.quiet_seconds, drain_timeout)
@@ -189,6 +204,15 @@ class _Run:
             for start, end in monitor.progress.stalls
             if not any(a <= end and start <= b for a, b in faults.log.outages)
         ]
+        cluster = None
+        if isinstance(self.broker, KafkaCluster) and isinstance(faults, ClusterFaults):
+            assert self.probe is not None
+            on_intake = {case for case, given in topics.inputs.items() if given.intake}
+            gateway = judge(
+                self.probe.answers, self.broker, on_intake, config.gateway_publish_timeout
+            )
+            steps = step_reports(faults.log.steps, monitor.progress.stalls, self.probe.answers)
+            cluster = ClusterOutcome(config.cluster_nodes, steps, gateway, config.cluster_steps)
         return RunResult(
             config=config,
             prefix=self.prefix,
@@ -206,14 +230,36 @@ class _Run:
             seconds=time.monotonic() - self.started,
             clock_end=clock.now,
             crash_lines=[line for w in self.workers for line in w.crash_lines],
+            cluster=cluster,
+        )
+
+    def _faults(self, duration: float) -> Faults | ClusterFaults:
+        config, rng = self.config, random.Random(self.rng.getrandbits(64))
+        if isinstance(self.broker, KafkaCluster):
+            return ClusterFaults(
+                rng,
+                self.broker,
+                self.workers,
+                duration,
+                config.worker_kills,
+                config.cluster_steps,
+                config.cluster_down_seconds,
+                quorum_loss_seconds=2 * config.gateway_publish_timeout + 5,
+            )
+        return Faults(
+            rng, self.broker, self.workers, duration, config.worker_kills, config.broker_restarts
         )
 
     def _start_cluster(self) -> SimulatedTime:
         config = self.config
         self.broker.fresh_start()
         bootstrap = self.broker.bootstrap
-        clock_spec = seam.TopicSpec(self.topic("control.clock"), 1, 1, {"cleanup.policy": "delete"})
-        specs = [*seam.topic_specs(self.prefix, config.partitions, retention_ms=None), clock_spec]
+        replication = self.broker.replication if isinstance(self.broker, KafkaCluster) else 1
+        clock_spec = seam.TopicSpec(
+            self.topic("control.clock"), 1, replication, {"cleanup.policy": "delete"}
+        )
+        topics = seam.topic_specs(self.prefix, config.partitions, None, replication)
+        specs = [*topics, clock_spec]
         seam.provision(bootstrap, specs)
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap,
@@ -232,13 +278,26 @@ class _Run:
         for n in range(1, config.workers + 1):
             data_dir = workdir / f"data-w{n}"
             env = worker_env(bootstrap, self.prefix, SIMULATED_START, data_dir, hold_wait)
+            env["ADUAN_TOPIC_REPLICATION"] = str(replication)
             self.workers.append(Worker(f"w{n}", env, workdir / f"w{n}.log"))
         for worker in self.workers:
             worker.start()
         _wait_ready(self.workers, self.say)
+        if isinstance(self.broker, KafkaCluster):
+            env = worker_env(bootstrap, self.prefix, SIMULATED_START, workdir / "gateway")
+            timeout = config.gateway_publish_timeout
+            self.gateway = Gateway(env, workdir / "gateway.log", timeout)
+            self.gateway.start()
+            self.probe = Probe(self.gateway, config.seed)
+            self.probe.start()
+            self.say(f"chaos: gateway on {self.gateway.url}, probed with web intakes")
         return clock
 
     def cleanup(self) -> None:
+        if self.probe is not None:
+            self.probe.finish()
+        if self.gateway is not None:
+            self.gateway.stop()
         for worker in self.workers:
             worker.stop()
         if self.producer is not None:

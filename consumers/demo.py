@@ -215,10 +215,19 @@ def run_with_own_worker(
     from consumers.topics import TopicSpec, provision, topic_specs
 
     bootstrap = ",".join(settings.kafka_bootstrap)
-    clock_spec = TopicSpec(settings.clock_topic, 1, 1, {"cleanup.policy": "delete"})
+    clock_spec = TopicSpec(
+        settings.clock_topic, 1, settings.topic_replication, {"cleanup.policy": "delete"}
+    )
     provision(
         bootstrap,
-        [*topic_specs(settings.topic_prefix, settings.topic_partitions), clock_spec],
+        [
+            *topic_specs(
+                settings.topic_prefix,
+                settings.topic_partitions,
+                replication_factor=settings.topic_replication,
+            ),
+            clock_spec,
+        ],
         security=settings.kafka_security,
     )
     env = {

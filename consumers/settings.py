@@ -101,6 +101,12 @@ class EngineSettings(SharedSettings):
     model_config = SettingsConfigDict(extra="forbid")
 
     topic_partitions: int = Field(default=6, ge=1, description="Partitions of every topic.")
+    topic_replication: int = Field(
+        default=1,
+        ge=1,
+        description="Replicas of every topic, faust's own included: 1 on the single local broker, "
+        "3 on a cluster (with min.insync.replicas=2).",
+    )
     app_id: str = Field(
         default="aduan",
         description="Faust app id: the consumer group and the prefix of its internal topics.",

@@ -9,7 +9,9 @@ Settings (flags or environment): ADUAN_KAFKA_BOOTSTRAP (127.0.0.1:9092), ADUAN_T
 ADUAN_APP_ID (aduan: the engine's faust topics ``aduan-cases-changelog`` and
 ``aduan-__assignor-__leader`` are created too), ADUAN_TOPIC_RETENTION_MS (7 days; not applied
 to the compacted topics; at most 7 days for the two topics that hold reporters' identities,
-``complaints.intake`` and ``deadletter``).
+``complaints.intake`` and ``deadletter``), ADUAN_TOPIC_REPLICATION (1, the single local broker;
+3 on a cluster, where each topic also declares ``min.insync.replicas=2``: an acknowledged write
+survives the loss of one broker).
 On a secured broker the client login comes from ADUAN_KAFKA_SECURITY_PROTOCOL and the other
 ``ADUAN_KAFKA_*`` settings of ``consumers.kafka_security``; only the super user (``admin``)
 may create topics.
@@ -40,6 +42,7 @@ REPORTER_INBOUND = "reporter.inbound"
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_PARTITIONS = 6
+DEFAULT_REPLICATION = 1
 DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
 IDENTITY_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
 """Longest retention of the topics that hold reporters' identities (intake, deadletter),
@@ -158,11 +161,17 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (hashed & 0x7FFFFFFF) % partitions
 
 
+def min_insync_replicas(replication_factor: int) -> int:
+    """Replicas that must have a write before it is acknowledged (producers use acks=all):
+    2 of 3 keeps writes going with one broker down and loses nothing acknowledged."""
+    return max(1, min(2, replication_factor - 1))
+
+
 def topic_specs(
     prefix: str = "",
     partitions: int = DEFAULT_PARTITIONS,
     retention_ms: int | None = DEFAULT_RETENTION_MS,
-    replication_factor: int = 1,
+    replication_factor: int = DEFAULT_REPLICATION,
     topics: Iterable[TopicDecl] = TOPICS,
 ) -> list[TopicSpec]:
     """Turn the declarative list into broker-side specs (retention None = the broker's default)."""
@@ -170,6 +179,8 @@ def topic_specs(
     for decl in topics:
         configs = {"cleanup.policy": "compact" if decl.compacted else "delete"}
         configs.update(decl.extra_configs)
+        if replication_factor > 1:
+            configs["min.insync.replicas"] = str(min_insync_replicas(replication_factor))
         retention = retention_ms
         if decl.holds_identities:
             retention = min(retention or IDENTITY_RETENTION_MS, IDENTITY_RETENTION_MS)
@@ -322,10 +333,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=env.get("ADUAN_APP_ID", DEFAULT_APP_ID),
         help="the engine's faust app id: names its changelog and leader topics",
     )
+    parser.add_argument(
+        "--replication",
+        type=int,
+        default=int(env.get("ADUAN_TOPIC_REPLICATION", DEFAULT_REPLICATION)),
+        help="replicas per partition (3 on a cluster)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 2 when a topic has drifted")
     args = parser.parse_args(argv)
     declared = (*TOPICS, *engine_topics(args.app_id))
-    specs = topic_specs(args.prefix, args.partitions, args.retention_ms, topics=declared)
+    specs = topic_specs(
+        args.prefix, args.partitions, args.retention_ms, args.replication, topics=declared
+    )
     result = provision(args.bootstrap, specs)
     report(result)
     print(

@@ -55,6 +55,8 @@ def topics(
         str(s.topic_partitions),
         "--app-id",
         s.app_id,
+        "--replication",
+        str(s.topic_replication),
     ]
     if strict:
         argv.append("--strict")

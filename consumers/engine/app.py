@@ -115,7 +115,7 @@ class Engine:
             store=s.store,
             datadir=str(s.data_dir / s.full_app_id),
             topic_partitions=s.topic_partitions,
-            topic_replication_factor=1,
+            topic_replication_factor=s.topic_replication,
             topic_allow_declare=True,
             table_standby_replicas=0,
             producer_acks=-1,

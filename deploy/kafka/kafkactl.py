@@ -6,8 +6,9 @@ Standard library only, so it runs before the project's virtualenv exists.
     python3 deploy/kafka/kafkactl.py [--host H] [--port P] [--controller-port C] COMMAND
 
 Commands: fetch (Kafka jars from Maven Central into deploy/kafka/lib/), start, stop, status,
-stop --all (every instance under the var folder), env --principal NAME (a secured instance's
-client settings as environment lines).
+stop --all (every instance and cluster under the var folder), env --principal NAME (a secured
+instance's client settings as environment lines), and ``cluster start|stop|status|bootstrap
+[--nodes 3] [--base-port 9192]``: a local replicated KRaft cluster (see cluster.py).
 
 ``start --secure`` starts a secured instance (SASL_SSL, SCRAM-SHA-512, a local CA, ACLs per
 principal from acls.json; see secure.py); ``--topic-prefix``/``--app-id`` (ADUAN_TOPIC_PREFIX,
@@ -25,42 +26,36 @@ Exit codes: 0 success; 1 a failure, explained on one line; status returns 3 when
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import errno
-import fcntl
-import hashlib
 import os
-import shutil
-import signal
-import socket
-import struct
-import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import Popen
 
+import cluster
 import kafkawire
+import node
 import secure
+from node import (
+    REPO,
+    Failure,
+    alive,
+    answers_metadata,
+    fetch_jars,
+    locked,
+    port_in_use,
+    read_pid,
+    runs_config,
+    say,
+    terminate,
+    why_stale,
+)
 from secure import SecureFailure, SecureFiles
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-LIB = Path(os.environ.get("ADUAN_KAFKA_LIB") or HERE / "lib").resolve()
-POM = HERE / "pom.xml"
-TEMPLATE = HERE / "server.properties.in"
-LOG4J = HERE / "log4j.properties"
-STAMP = LIB / ".fetched"
 
 NOT_RUNNING = 3
 PLAINTEXT, SECURE = "plaintext", "secure"
-
-
-class Failure(Exception):
-    """A failure reported to the user as one line; the process exits with 1."""
 
 
 @dataclass(frozen=True)
@@ -111,29 +106,7 @@ class Instance:
         return f"{self.host}:{self.port}"
 
     def show(self, path: Path) -> str:
-        with contextlib.suppress(ValueError):
-            return str(path.relative_to(Path.cwd()))
-        return str(path)
-
-
-def say(msg: str) -> None:
-    print(f"kafka: {msg}", flush=True)
-
-
-# ---------------------------------------------------------------- readiness (a metadata request)
-
-
-def metadata_brokers(host: str, port: int, timeout: float = 2.0) -> int:
-    """Send a plaintext Metadata request; return how many brokers the answer lists."""
-    with kafkawire.Connection(host, port, None, timeout) as conn:
-        return conn.broker_count()
-
-
-def answers_metadata(host: str, port: int) -> bool:
-    try:
-        return metadata_brokers(host, port) >= 1
-    except (OSError, struct.error, kafkawire.KafkaError):
-        return False
+        return node.show(path)
 
 
 def instance_mode(inst: Instance) -> str | None:
@@ -152,144 +125,27 @@ def answers(inst: Instance) -> bool:
     return answers_metadata(inst.host, inst.port)
 
 
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                return True
-            raise
-    return False
-
-
-# ---------------------------------------------------------------- processes
-
-
-def read_pid(inst: Instance) -> int | None:
-    try:
-        text = inst.pid_file.read_text().strip()
-    except FileNotFoundError:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return -1
-
-
-def alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is as good as gone
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def is_our_broker(pid: int, inst: Instance) -> bool:
     """True when pid is a kafka.Kafka JVM that runs this instance's config file."""
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"kafka.Kafka" in args and str(inst.config).encode() in args
-
-
-def why_stale(pid: int) -> str:
-    """Why a pid file naming pid does not stand for this instance's running broker."""
-    if pid <= 0:
-        return "no valid pid in it"
-    if not alive(pid):
-        return f"pid {pid} is gone"
-    try:
-        name = Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        name = "another process"
-    return f"pid {pid} is now {name!r}, not this instance's broker"
-
-
-def java_binary() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").exists():
-        return str(Path(java_home) / "bin" / "java")
-    found = shutil.which("java")
-    if not found:
-        raise Failure("java not found on PATH (and no JAVA_HOME): install a JDK 17 (openjdk-17)")
-    return found
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-# ---------------------------------------------------------------- jars
-
-
-def pom_digest() -> str:
-    return hashlib.sha256(POM.read_bytes()).hexdigest()
-
-
-def jars_ready() -> bool:
-    return STAMP.exists() and STAMP.read_text().strip() == pom_digest()
-
-
-def fetch_jars() -> None:
-    with locked(LIB / ".fetch.lock"):
-        if jars_ready():
-            return
-        mvn = shutil.which("mvn")
-        if not mvn:
-            raise Failure(
-                "mvn not found on PATH: install Maven (apt-get install maven); it fetches the "
-                "Kafka jars from Maven Central on the first run"
-            )
-        say("fetching the Kafka jars from Maven Central (first run only) ...")
-        started = time.monotonic()
-        if LIB.exists():
-            for old in LIB.glob("*.jar"):
-                old.unlink()
-        cmd = [mvn, "-q", "-B", "-f", str(POM), f"-Dkafka.lib.dir={LIB}"]
-        cmd.append("dependency:copy-dependencies")
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-            raise Failure(f"mvn copy-dependencies failed (exit {proc.returncode}):\n{tail}")
-        n = len(list(LIB.glob("*.jar")))
-        STAMP.write_text(pom_digest() + "\n")
-        say(f"fetched {n} jars into {LIB} in {time.monotonic() - started:.1f}s")
-
-
-def classpath() -> str:
-    return str(LIB / "*")
+    return runs_config(pid, inst.config)
 
 
 # ---------------------------------------------------------------- commands
 
 
 def render_config(inst: Instance, overrides: dict[str, str] | None = None) -> None:
-    text = TEMPLATE.read_text()
-    for key, value in {
-        "@HOST@": inst.host,
-        "@PORT@": str(inst.port),
-        "@CONTROLLER_PORT@": str(inst.controller_port),
-        "@DATA_DIR@": str(inst.data),
-    }.items():
-        text = text.replace(key, value)
+    text = node.render(
+        {
+            "NODE_ID": "1",
+            "VOTERS": f"1@{inst.host}:{inst.controller_port}",
+            "HOST": inst.host,
+            "PORT": str(inst.port),
+            "CONTROLLER_PORT": str(inst.controller_port),
+            "DATA_DIR": str(inst.data),
+            "REPLICAS": "1",
+            "MIN_ISR": "1",
+        }
+    )
     if overrides is None:
         inst.config.write_text(text)
         return
@@ -297,46 +153,7 @@ def render_config(inst: Instance, overrides: dict[str, str] | None = None) -> No
     secure.write_private(inst.config, secure.override_properties(text, overrides))
 
 
-def cluster_id(inst: Instance) -> str:
-    path = inst.root / "cluster.id"
-    if path.exists():
-        return path.read_text().strip()
-    while True:  # Kafka's Uuid format: 16 random bytes, url-safe base64, no padding
-        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not cid.startswith("-"):
-            break
-    path.write_text(cid + "\n")
-    return cid
-
-
-def format_storage(inst: Instance, java: str, extra: list[str]) -> None:
-    if (inst.data / "meta.properties").exists():
-        return
-    cmd = [
-        java,
-        "-Xmx256m",
-        f"-Dlog4j.configuration=file:{LOG4J}",
-        f"-Dkafka.logs.dir={inst.logs}",
-        "-cp",
-        classpath(),
-        "kafka.tools.StorageTool",
-        "format",
-        "-t",
-        cluster_id(inst),
-        "-c",
-        str(inst.config),
-        "--ignore-formatted",
-        *extra,
-    ]
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
-        raise Failure(f"kafka.tools.StorageTool format failed (exit {proc.returncode}):\n{tail}")
-
-
-def wait_ready(
-    inst: Instance, pid: int, deadline: float, proc: subprocess.Popen[bytes] | None
-) -> None:
+def wait_ready(inst: Instance, pid: int, deadline: float, proc: Popen[bytes] | None) -> None:
     while True:
         if proc is not None and proc.poll() is not None:
             inst.pid_file.unlink(missing_ok=True)
@@ -371,7 +188,7 @@ def start(inst: Instance, timeout: float, options: SecureOptions | None = None) 
                 f"{inst.show(inst.root)} holds a {existing} broker, not a {mode} one: start it "
                 f"{'with' if existing == SECURE else 'without'} --secure, or use other ports"
             )
-        pid = read_pid(inst)
+        pid = read_pid(inst.pid_file)
         if pid is not None:
             if alive(pid) and is_our_broker(pid, inst):
                 wait_ready(inst, pid, deadline, None)
@@ -389,38 +206,17 @@ def start(inst: Instance, timeout: float, options: SecureOptions | None = None) 
                     f"started from {inst.show(inst.root)}): stop it or choose other ports "
                     "(ADUAN_KAFKA_PORT / ADUAN_KAFKA_CONTROLLER_PORT)"
                 )
-        java = java_binary()
         fetch_jars()
         for d in (inst.data, inst.logs):
             d.mkdir(parents=True, exist_ok=True)
         format_extra = prepare_security(inst) if options is not None else None
         render_config(inst, None if format_extra is None else format_extra[0])
-        format_storage(inst, java, [] if format_extra is None else format_extra[1])
+        cid = node.cluster_id(inst.root / "cluster.id")
+        extra = [] if format_extra is None else format_extra[1]
+        node.format_storage(inst.config, inst.data, inst.logs, cid, extra)
         inst.mode_file.write_text(mode + "\n")
         heap = os.environ.get("ADUAN_KAFKA_HEAP", "512m")
-        cmd = [
-            java,
-            f"-Xmx{heap}",
-            f"-Xms{heap}",
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j.configuration=file:{LOG4J}",
-            f"-Dkafka.logs.dir={inst.logs}",
-            "-cp",
-            classpath(),
-            "kafka.Kafka",
-            str(inst.config),
-        ]
-        with (inst.logs / "stdout.log").open("ab") as out:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=inst.root,
-                start_new_session=True,  # Ctrl-C in the terminal reaches the worker, not the broker
-            )
+        proc = node.launch(inst.config, inst.logs, inst.root, heap)
         inst.pid_file.write_text(f"{proc.pid}\n")
         wait_ready(inst, proc.pid, deadline, proc)
         secured = "" if options is None else " (SASL_SSL, SCRAM-SHA-512)"
@@ -460,7 +256,7 @@ def stop(inst: Instance, timeout: float) -> int:
         say(f"no broker started from {inst.show(inst.root)}; nothing to stop")
         return 0
     with locked(inst.root / ".lock"):
-        pid = read_pid(inst)
+        pid = read_pid(inst.pid_file)
         if pid is None:
             extra = ""
             if answers_metadata(inst.host, inst.port):
@@ -472,22 +268,14 @@ def stop(inst: Instance, timeout: float) -> int:
             say(f"removed stale pid file (pid {pid} was not a running broker of this instance)")
             return 0
         started = time.monotonic()
-        os.kill(pid, signal.SIGTERM)
-        while alive(pid) and time.monotonic() - started < timeout:
-            time.sleep(0.1)
-        how = "stopped"
-        if alive(pid):
-            os.kill(pid, signal.SIGKILL)
-            while alive(pid):
-                time.sleep(0.1)
-            how = f"killed (no clean exit within {timeout:.0f}s)"
+        how = terminate(pid, timeout)
         inst.pid_file.unlink(missing_ok=True)
         say(f"{how} broker pid {pid} on {inst.bootstrap} in {time.monotonic() - started:.1f}s")
         return 0
 
 
 def status(inst: Instance) -> int:
-    pid = read_pid(inst)
+    pid = read_pid(inst.pid_file)
     if pid is None:
         say(f"not running on {inst.bootstrap} (no pid file in {inst.show(inst.root)})")
         return NOT_RUNNING
@@ -524,6 +312,9 @@ def all_instances(base: Instance) -> list[Instance]:
 
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cluster"]:
+        return run_cluster(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     commands = ["fetch", "start", "stop", "status", "bootstrap", "env"]
     parser.add_argument("command", choices=commands)
@@ -561,13 +352,27 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "stop":
             targets = all_instances(inst) if args.all else [inst]
-            if args.all and not targets:
+            clusters = cluster.all_clusters(inst.var, inst.host) if args.all else []
+            if args.all and not targets and not clusters:
                 say(f"no instances under {inst.show(inst.var)}")
             for target in targets:
                 stop(target, 60.0)
+            for each in clusters:
+                cluster.stop(each, 60.0)
             return 0
         return status(inst)
     except (Failure, SecureFailure) as exc:
+        print(f"kafka: error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("kafka: interrupted", file=sys.stderr)
+        return 130
+
+
+def run_cluster(argv: list[str]) -> int:
+    try:
+        return cluster.main(argv)
+    except Failure as exc:
         print(f"kafka: error: {exc}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:

@@ -3,7 +3,8 @@
 Standard library only (kafkactl runs before the virtualenv exists). It authenticates a principal
 (SaslHandshake v1 + SaslAuthenticate v1, SCRAM-SHA-512 as in RFC 5802/7677), asks for metadata
 (readiness) and reads, creates and deletes ACLs (DescribeAcls/CreateAcls/DeleteAcls v1, the
-last non-flexible versions, so no tagged fields are needed).
+last non-flexible versions, so no tagged fields are needed), and asks a cluster which node leads
+its KRaft quorum (DescribeQuorum v0, a flexible request: compact strings and empty tag sections).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ CLIENT_ID = b"aduan-kafkactl"
 
 # api keys
 METADATA, DESCRIBE_ACLS, CREATE_ACLS, DELETE_ACLS = 3, 29, 30, 31
+DESCRIBE_QUORUM = 55
+METADATA_LOG = "__cluster_metadata"  # the KRaft quorum's log
 SASL_HANDSHAKE, SASL_AUTHENTICATE = 17, 36
 
 RESOURCE_TYPES = {"topic": 2, "group": 3, "cluster": 4, "transactional_id": 5}
@@ -77,6 +80,22 @@ def _bytes(raw: bytes) -> bytes:
     return struct.pack(">i", len(raw)) + raw
 
 
+def _uvarint(n: int) -> bytes:
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7F) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def _compact_string(text: str) -> bytes:
+    raw = text.encode()
+    return _uvarint(len(raw) + 1) + raw
+
+
+NO_TAGS = b"\x00"  # an empty tagged-field section of a flexible message
+
+
 class Reader:
     """Reads the fields of a response body in order."""
 
@@ -108,6 +127,29 @@ class Reader:
         text = self.data[self.pos : self.pos + n].decode()
         self.pos += n
         return text
+
+    def uvarint(self) -> int:
+        value = shift = 0
+        while True:
+            byte = self.data[self.pos]
+            self.pos += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+
+    def compact_string(self) -> str | None:
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        text = self.data[self.pos : self.pos + n].decode()
+        self.pos += n
+        return text
+
+    def skip_tags(self) -> None:
+        for _ in range(self.uvarint()):
+            self.uvarint()  # tag
+            self.pos += self.uvarint()  # size, then the value
 
     def bytes_(self) -> bytes:
         n = self.int32()
@@ -153,16 +195,19 @@ class Connection:
             buf += chunk
         return buf
 
-    def request(self, api_key: int, version: int, body: bytes) -> Reader:
-        """Send a request (header v1) and return a reader positioned after the correlation id."""
+    def request(self, api_key: int, version: int, body: bytes, flexible: bool = False) -> Reader:
+        """Send a request (header v1, or v2 when flexible) and return a reader positioned after
+        the response header."""
         self.correlation += 1
         header = struct.pack(">hhih", api_key, version, self.correlation, len(CLIENT_ID))
-        payload = header + CLIENT_ID + body
+        payload = header + CLIENT_ID + (NO_TAGS if flexible else b"") + body
         self.sock.sendall(struct.pack(">i", len(payload)) + payload)
         (size,) = struct.unpack(">i", self._recv_exact(4))
         reader = Reader(self._recv_exact(size))
         if reader.int32() != self.correlation:
             raise KafkaError("unexpected correlation id in the answer")
+        if flexible:
+            reader.skip_tags()
         return reader
 
     def authenticate(self, username: str, password: str) -> None:
@@ -187,6 +232,24 @@ class Connection:
         answer = self.request(METADATA, 4, struct.pack(">ib", 0, 0))
         answer.int32()  # throttle time
         return answer.int32()
+
+    def quorum_leader(self) -> tuple[int, int]:
+        """DescribeQuorum v0 (a broker forwards it to the active controller): the KRaft
+        leader's node id (-1: no leader) and its epoch."""
+        partition = struct.pack(">i", 0) + NO_TAGS
+        topic = _compact_string(METADATA_LOG) + _uvarint(2) + partition + NO_TAGS
+        answer = self.request(DESCRIBE_QUORUM, 0, _uvarint(2) + topic + NO_TAGS, flexible=True)
+        if (code := answer.int16()) != 0:
+            raise KafkaError(f"DescribeQuorum failed (error {code})")
+        if answer.uvarint() - 1 < 1:
+            raise KafkaError("DescribeQuorum answered no topic")
+        answer.compact_string()
+        if answer.uvarint() - 1 < 1:
+            raise KafkaError("DescribeQuorum answered no partition")
+        answer.int32()  # partition index
+        if (code := answer.int16()) != 0:
+            raise KafkaError(f"DescribeQuorum failed for the metadata log (error {code})")
+        return answer.int32(), answer.int32()
 
     def describe_acls(self) -> set[Acl]:
         """Every ACL on the cluster (a match-any filter)."""
