@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from consumers.notifier.delivery import RetryPolicy
 from consumers.reporter.channels import (
     Outgoing,
     SmsSender,
@@ -17,7 +16,7 @@ from consumers.reporter.channels import (
     SmtpSender,
     WhatsAppSender,
 )
-from consumers.reporter.delivery import RecipientPacer, send_with_retries
+from consumers.reporter.delivery import RecipientPacer, RetryPolicy, send_with_retries
 from consumers.reporter.messages import Rendered
 from tests.reporter_providers import (
     PHONE_NUMBER_ID,
