@@ -155,6 +155,7 @@ def stack(broker: OwnBroker, tmp_path: Path) -> Iterator[Stack]:
         "ADUAN_GATEWAY_STORE_DIR": str(tmp_path / "attachments"),
         "ADUAN_GATEWAY_PUBLISH_TIMEOUT": str(PUBLISH_TIMEOUT),
         "ADUAN_GATEWAY_RATE_PER_MINUTE": "0",
+        "ADUAN_GATEWAY_DEV_MODE": "true",  # the dev credentials below (WEB)
     }
     log = tmp_path / "run.log"
     with log.open("wb") as out:
