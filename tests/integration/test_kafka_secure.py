@@ -384,7 +384,13 @@ def test_a_second_start_changes_no_acl_and_the_secrets_are_private(broker: Secur
     }  # fmt: skip
     assert found == {tuple(acl) for acl in secure.wanted_acls(PREFIX, "aduan")}
     principals = {acl.principal for acl in acls}
-    assert principals == {"User:gateway", "User:engine", "User:notifier", "User:operator"}
+    assert principals == {
+        "User:gateway",
+        "User:engine",
+        "User:notifier",
+        "User:reporter",
+        "User:operator",
+    }
     root = broker.var / f"kafka-{broker.port}"
     assert (root / "secure").stat().st_mode & 0o777 == 0o700
     for private in (root / "secure" / "credentials.json", root / "server.properties"):
