@@ -63,6 +63,8 @@ def create_app(
     settings = settings or GatewaySettings()
     policy = policy or load_policy(settings.policy_file)
     model = read_model if read_model is not None else ReadModel(settings.gateway_history_limit)
+    if model.policy is None:
+        model.policy = policy
     registry = registry if registry is not None else new_registry()
     broker = None
     if publisher is None:

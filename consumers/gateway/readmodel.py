@@ -13,24 +13,36 @@ import contextlib
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
+from consumers.adapters.open311 import GENERAL_SERVICE
 from consumers.gateway.settings import GatewaySettings
+from consumers.readmodel.queries import ListingQuery, QueueEntry, QueueQuery
 from consumers.topic_reading import refresh_metadata
 from workflow.case import Case
 from workflow.codec import InvalidMessage, parse_event
+from workflow.disclosure import public_disclosure
 from workflow.events import Event
+from workflow.policy import Policy
+from workflow.responsibility import responsible_agency, stage_calendar
+from workflow.sla import deadline
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class ReadModel:
-    """Latest snapshot per case plus a bounded event history per case."""
+    """Latest snapshot per case plus a bounded event history per case; queries scan.
+
+    Implements `consumers.readmodel.queries.CaseQueries`; ``policy`` is needed for queues
+    (their deadlines come from the agencies' calendars).
+    """
 
     history_limit: int = 500
+    policy: Policy | None = None
     cases: dict[str, Case] = field(default_factory=dict)
     histories: dict[str, deque[Event]] = field(default_factory=dict)
     ready: bool = False
@@ -70,6 +82,60 @@ class ReadModel:
 
     def history(self, case_id: str) -> list[Event]:
         return list(self.histories.get(case_id, ()))
+
+    def queue(self, query: QueueQuery) -> list[QueueEntry]:
+        entries = [QueueEntry(c, self._due_at(c)) for c in self.cases.values() if _in(query, c)]
+        entries.sort(key=_queue_order)
+        return entries[query.offset : query.offset + query.limit]
+
+    def count(self, query: QueueQuery) -> int:
+        return sum(1 for c in self.cases.values() if _in(query, c))
+
+    def listing(self, query: ListingQuery) -> list[Case]:
+        listed = [c for c in self.cases.values() if _listed(query, c)]
+        listed.sort(key=lambda c: (c.opened_at, c.case_id), reverse=True)
+        return listed[query.offset : query.offset + query.limit]
+
+    def _due_at(self, case: Case) -> datetime | None:
+        clock = case.timers.clock
+        if self.policy is None or clock is None or clock.paused or case.is_final:
+            return None
+        return deadline(clock, stage_calendar(self.policy, case, clock.stage))
+
+
+def _queue_order(entry: QueueEntry) -> tuple[bool, datetime, datetime, str]:
+    case = entry.case
+    return (entry.due_at is None, entry.due_at or case.opened_at, case.opened_at, case.case_id)
+
+
+def _in(query: QueueQuery, case: Case) -> bool:
+    checks = (
+        query.include_final or not case.is_final,
+        not query.states or case.state in query.states,
+        query.agency is None or responsible_agency(case) == query.agency,
+        query.min_escalation_level is None or case.escalation_level >= query.min_escalation_level,
+        query.channel is None or case.channel.value == query.channel,
+        query.category is None
+        or (case.category is not None and case.category.value == query.category),
+    )
+    return all(checks)
+
+
+def service_code(case: Case) -> str:
+    """The Open311 service code of a case: its category, or the general service."""
+    return case.category.value if case.category else GENERAL_SERVICE
+
+
+def _listed(query: ListingQuery, case: Case) -> bool:
+    status = "closed" if case.is_final else "open"
+    checks = (
+        public_disclosure(case).listed,
+        not query.service_codes or service_code(case) in query.service_codes,
+        not query.statuses or status in query.statuses,
+        query.opened_from is None or case.opened_at >= query.opened_from,
+        query.opened_to is None or case.opened_at <= query.opened_to,
+    )
+    return all(checks)
 
 
 class KafkaReadModelFeeder:

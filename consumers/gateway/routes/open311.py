@@ -8,7 +8,6 @@ listing off (``ADUAN_GATEWAY_PUBLIC_LISTING=false``); a lookup by tracking numbe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,15 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from consumers.adapters.fields import EmailAddress, PhoneNumber, Timestamp, coordinates_together
-from consumers.adapters.open311 import GENERAL_SERVICE, SERVICES, Open311Request, from_open311
+from consumers.adapters.open311 import SERVICES, Open311Request, from_open311
 from consumers.gateway.auth import API_KEY_HEADER, channel_key
 from consumers.gateway.context import GatewayDep, throttle_anonymous
 from consumers.gateway.errors import ApiError
 from consumers.gateway.forms import form_request_body, read_form
 from consumers.gateway.security import GatewayChannel
 from consumers.gateway.views import open311_request, open311_services
-from workflow.case import Case
-from workflow.disclosure import public_disclosure
+from consumers.readmodel.queries import ListingQuery
 
 LISTING_LIMIT = 1000
 """At most this many service requests in one unfiltered-by-id listing (newest first)."""
@@ -125,39 +123,20 @@ async def list_requests(
             raise ApiError(
                 403, "listing_disabled", "public listing is turned off; ask by service_request_id"
             )
-        listed = (c for c in model.cases.values() if public_disclosure(c).listed)
-        kept = _matching(
-            listed,
-            set(service_code.split(",")) if service_code else None,
-            set(status.split(",")) if status else None,
-            _aware(start_date),
-            _aware(end_date),
+        chosen = list(
+            model.listing(
+                ListingQuery(
+                    service_codes=frozenset(service_code.split(","))
+                    if service_code
+                    else frozenset(),
+                    statuses=frozenset(status.split(",")) if status else frozenset(),
+                    opened_from=_aware(start_date),
+                    opened_to=_aware(end_date),
+                    limit=LISTING_LIMIT,
+                )
+            )
         )
-        chosen = sorted(kept, key=lambda c: c.opened_at, reverse=True)[:LISTING_LIMIT]
     return [open311_request(c, model.history(c.case_id), gw.policy) for c in chosen]
-
-
-def _matching(
-    cases: Iterable[Case],
-    codes: set[str] | None,
-    statuses: set[str] | None,
-    start: datetime | None,
-    end: datetime | None,
-) -> list[Case]:
-    """The cases that pass every filter given (None: no filter)."""
-    kept = []
-    for case in cases:
-        code = case.category.value if case.category else GENERAL_SERVICE
-        if codes is not None and code not in codes:
-            continue
-        if statuses is not None and ("closed" if case.is_final else "open") not in statuses:
-            continue
-        if start is not None and case.opened_at < start:
-            continue
-        if end is not None and case.opened_at > end:
-            continue
-        kept.append(case)
-    return kept
 
 
 def _aware(value: datetime | None) -> datetime | None:
