@@ -42,6 +42,10 @@ from consumers.gateway.settings import GatewaySettings, tracking_secret
 from consumers.gateway.smtp import start_smtp
 from consumers.gateway.store import AttachmentStore
 from consumers.metrics import HttpMetrics, metrics_endpoint, new_registry
+from consumers.readmodel.database import open_database
+from consumers.readmodel.projection import Projection
+from consumers.readmodel.queries import CaseQueries
+from consumers.readmodel.store import SqlReadModel
 from workflow.policy import Policy, load_policy
 
 log = logging.getLogger(__name__)
@@ -52,7 +56,7 @@ def create_app(
     *,
     security: SecurityConfig | None = None,
     publisher: Publisher | None = None,
-    read_model: ReadModel | None = None,
+    read_model: CaseQueries | None = None,
     feed_read_model: bool = True,
     policy: Policy | None = None,
     clock: Callable[[], datetime] | None = None,
@@ -62,8 +66,10 @@ def create_app(
     ``feed_read_model=False`` leaves the read model to the caller."""
     settings = settings or GatewaySettings()
     policy = policy or load_policy(settings.policy_file)
-    model = read_model if read_model is not None else ReadModel(settings.gateway_history_limit)
-    if model.policy is None:
+    model, feeder = read_model, None
+    if model is None:
+        model, feeder = _read_model(settings, policy)
+    elif isinstance(model, ReadModel | SqlReadModel) and model.policy is None:
         model.policy = policy
     registry = registry if registry is not None else new_registry()
     broker = None
@@ -88,8 +94,8 @@ def create_app(
         agency_codes=frozenset(a.code for a in policy.agencies),
         broker=broker,
     )
-    if feed_read_model and read_model is None:
-        gw.feeder = KafkaReadModelFeeder(settings, model)
+    if feed_read_model:
+        gw.feeder = feeder
     app = FastAPI(
         title="aduan gateway",
         version="1.0.0",
@@ -102,6 +108,20 @@ def create_app(
         app.include_router(router)
     _install_middleware(app, settings, registry)
     return app
+
+
+def _read_model(
+    settings: GatewaySettings, policy: Policy
+) -> tuple[CaseQueries, KafkaReadModelFeeder | Projection | None]:
+    """The read model ``readmodel_url`` names and what feeds it from the topics."""
+    if settings.readmodel_url == "memory":
+        memory = ReadModel(settings.gateway_history_limit, policy)
+        return memory, KafkaReadModelFeeder(settings, memory)
+    store = SqlReadModel(open_database(settings.readmodel_url), policy)
+    if not settings.readmodel_projection:
+        store.ready = True  # another process projects; the database is the truth
+        return store, None
+    return store, Projection(settings, store)
 
 
 def _security(settings: GatewaySettings) -> SecurityConfig:

@@ -17,10 +17,12 @@ from consumers.connectivity import BrokerLink
 from consumers.gateway.errors import ApiError
 from consumers.gateway.publisher import Publisher
 from consumers.gateway.ratelimit import RateLimiter
-from consumers.gateway.readmodel import KafkaReadModelFeeder, ReadModel
+from consumers.gateway.readmodel import KafkaReadModelFeeder
 from consumers.gateway.security import SecurityConfig
 from consumers.gateway.settings import GatewaySettings
 from consumers.gateway.store import AttachmentStore
+from consumers.readmodel.projection import Projection
+from consumers.readmodel.queries import CaseQueries
 from consumers.reporter.replies import looks_like_reply
 from consumers.topics import REPORTER_INBOUND
 from workflow.codec import encode
@@ -38,13 +40,13 @@ class Gateway:
     security: SecurityConfig
     policy: Policy
     publisher: Publisher
-    read_model: ReadModel
+    read_model: CaseQueries
     store: AttachmentStore
     limiter: RateLimiter
     clock: Callable[[], datetime]
     tracking_secret: bytes
     """The deployment's key for tracking numbers (`workflow.intake.case_id_for`)."""
-    feeder: KafkaReadModelFeeder | None = None
+    feeder: KafkaReadModelFeeder | Projection | None = None
     smtp_server: asyncio.Server | None = None
     agency_codes: frozenset[str] = field(default_factory=frozenset)
     broker: BrokerLink | None = None  # None: not tracked (an injected publisher, in tests)

@@ -18,8 +18,8 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from consumers.adapters.open311 import GENERAL_SERVICE
 from consumers.gateway.settings import GatewaySettings
+from consumers.readmodel.columns import due_at, service_code
 from consumers.readmodel.queries import ListingQuery, QueueEntry, QueueQuery
 from consumers.topic_reading import refresh_metadata
 from workflow.case import Case
@@ -27,8 +27,7 @@ from workflow.codec import InvalidMessage, parse_event
 from workflow.disclosure import public_disclosure
 from workflow.events import Event
 from workflow.policy import Policy
-from workflow.responsibility import responsible_agency, stage_calendar
-from workflow.sla import deadline
+from workflow.responsibility import responsible_agency
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +96,7 @@ class ReadModel:
         return listed[query.offset : query.offset + query.limit]
 
     def _due_at(self, case: Case) -> datetime | None:
-        clock = case.timers.clock
-        if self.policy is None or clock is None or clock.paused or case.is_final:
-            return None
-        return deadline(clock, stage_calendar(self.policy, case, clock.stage))
+        return due_at(self.policy, case)
 
 
 def _queue_order(entry: QueueEntry) -> tuple[bool, datetime, datetime, str]:
@@ -119,11 +115,6 @@ def _in(query: QueueQuery, case: Case) -> bool:
         or (case.category is not None and case.category.value == query.category),
     )
     return all(checks)
-
-
-def service_code(case: Case) -> str:
-    """The Open311 service code of a case: its category, or the general service."""
-    return case.category.value if case.category else GENERAL_SERVICE
 
 
 def _listed(query: ListingQuery, case: Case) -> bool:

@@ -87,6 +87,18 @@ class GatewaySettings(SharedSettings):
     gateway_history_limit: int = Field(
         default=500, ge=1, description="Events of one case the read model keeps for history."
     )
+    readmodel_url: str = Field(
+        default="sqlite:///var/readmodel.sqlite",
+        description="The read model's database (ADUAN_READMODEL_URL): a SQLAlchemy URL, "
+        "sqlite:///path (embedded, the default) or postgresql://user:pass@host/db (psycopg 3); "
+        "'memory' keeps cases in the gateway's memory, rebuilt from the topics at every start.",
+    )
+    readmodel_projection: bool = Field(
+        default=True,
+        description="Run the read-model projection inside the gateway (ADUAN_READMODEL_PROJECTION);"
+        " false when it runs on its own (`aduan readmodel project`) and several gateways share "
+        "the database.",
+    )
     gateway_publish_timeout: float = Field(
         default=5.0,
         gt=0,

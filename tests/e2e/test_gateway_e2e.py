@@ -44,6 +44,7 @@ class Gateway:
             gateway_store_dir=store,
             gateway_rate_per_minute=0,
             gateway_dev_mode=True,
+            readmodel_url=f"sqlite:///{store.parent / 'readmodel.sqlite'}",
         )
         # the gateway stamps received_at with the engine's simulated "now"
         self.app = create_app(settings, security=dev_security(), clock=lambda: engine.start)

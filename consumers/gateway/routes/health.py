@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from consumers.gateway.context import GatewayDep
+from consumers.readmodel.queries import QueueQuery
 
 health = APIRouter(tags=["health"])
 
@@ -25,7 +26,7 @@ async def readyz(gw: GatewayDep) -> JSONResponse:
     body: dict[str, Any] = {
         "producer": gw.publisher.ready,
         "read_model": gw.read_model.ready,
-        "cases": len(gw.read_model.cases),
+        "cases": gw.read_model.count(QueueQuery(include_final=True)),
     }
     connected = True
     if gw.broker is not None:

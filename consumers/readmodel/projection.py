@@ -1,0 +1,147 @@
+"""The projection: ``cases.state`` and ``cases.events`` (read_committed) into a `SqlReadModel`.
+
+Each polled batch is written in one database transaction together with the next offset of every
+partition it covers, so a crash anywhere leaves the rows and the offsets agreeing: a restart
+seeks to the stored offsets and neither loses nor doubles a record (and an event row is keyed
+by its event id, a snapshot replaces only an older version, so a re-read changes nothing).
+Partitions without a stored offset start at the beginning. The model is *ready* once the
+positions reach the end offsets seen at start.
+
+No consumer group: the partitions are assigned, and the offsets live in the database only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from consumers.readmodel.store import Batch, SqlReadModel
+from consumers.settings import SharedSettings
+from consumers.topic_reading import refresh_metadata
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 5000
+
+
+class Projection:
+    """Feeds a `SqlReadModel` until stopped (or, with ``until_caught_up``, until ready)."""
+
+    def __init__(
+        self, settings: SharedSettings, model: SqlReadModel, *, until_caught_up: bool = False
+    ) -> None:
+        self.settings = settings
+        self.model = model
+        self.until_caught_up = until_caught_up
+        self.started_at: dict[tuple[str, int], int] = {}
+        """The position every partition started from (stored offset or 0): tests and logs."""
+        self.records_read = 0
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="read-model-projection")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            **self.settings.aiokafka_client(),
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        if not await self._connect(consumer):
+            return
+        try:
+            state_topic = self.settings.topic("cases.state")
+            tps = [
+                *await self._partitions(consumer, state_topic),
+                *await self._partitions(consumer, self.settings.topic("cases.events")),
+            ]
+            if self._stop.is_set():
+                return
+            consumer.assign(tps)
+            await self._seek(consumer, tps)
+            ends = await consumer.end_offsets(tps)
+            await self._follow(consumer, state_topic, ends)
+        finally:
+            await consumer.stop()
+
+    async def _connect(self, consumer: AIOKafkaConsumer) -> bool:
+        while not self._stop.is_set():
+            try:
+                await consumer.start()
+                return True
+            except Exception as exc:  # the broker may not be up yet
+                log.warning("read model projection: cannot reach Kafka (%s); retrying", exc)
+                await asyncio.sleep(2.0)
+        return False
+
+    async def _partitions(self, consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+        while not self._stop.is_set():
+            parts = consumer.partitions_for_topic(topic)
+            if not parts:
+                await refresh_metadata(consumer)
+                parts = consumer.partitions_for_topic(topic)
+            if parts:
+                return [TopicPartition(topic, p) for p in sorted(parts)]
+            log.info("read model projection: waiting for topic %s", topic)
+            await asyncio.sleep(1.0)
+        return []
+
+    async def _seek(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
+        stored = await asyncio.to_thread(self.model.stored_offsets)
+        for tp in tps:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, offset)
+            self.started_at[(tp.topic, tp.partition)] = await consumer.position(tp)
+        log.info("read model projection: starting at %s", _describe(self.started_at))
+
+    async def _follow(
+        self, consumer: AIOKafkaConsumer, state_topic: str, ends: dict[TopicPartition, int]
+    ) -> None:
+        pending = {tp for tp, end in ends.items() if end > 0}
+        while not self._stop.is_set():
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+            if not pending and not self.model.ready:
+                self.model.ready = True
+                log.info("read model projection: caught up (%d records read)", self.records_read)
+            if self.model.ready and self.until_caught_up:
+                return
+            polled = await consumer.getmany(timeout_ms=200, max_records=MAX_BATCH)
+            if polled:
+                batch = _batch(polled, state_topic)
+                await asyncio.to_thread(self.model.apply, batch)
+                self.records_read += len(batch.states) + len(batch.events)
+
+
+def _batch(polled: dict[Any, list[Any]], state_topic: str) -> Batch:
+    batch = Batch()
+    for tp, records in polled.items():
+        if not records:
+            continue
+        if tp.topic == state_topic:
+            batch.states.extend((r.key, r.value) for r in records)
+        else:
+            batch.events.extend((tp.partition, r.offset, r.value) for r in records)
+        batch.next_offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+    return batch
+
+
+def _describe(positions: dict[tuple[str, int], int]) -> str:
+    return ", ".join(f"{t}[{p}]={o}" for (t, p), o in sorted(positions.items()))

@@ -1,0 +1,206 @@
+"""The relational read model: `CaseQueries` answered by indexed queries on SQLite or
+PostgreSQL, and the writes of the projection (`SqlReadModel.apply`), one transaction per batch
+that also moves the stored offsets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, Engine, Select, and_, delete, false, func, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from consumers.readmodel.columns import case_row, event_row, from_column, to_column
+from consumers.readmodel.queries import ListingQuery, QueueEntry, QueueQuery
+from consumers.readmodel.schema import cases, events, offsets
+from workflow.case import Case
+from workflow.codec import InvalidMessage, parse_event
+from workflow.events import Event
+from workflow.policy import Policy
+
+log = logging.getLogger(__name__)
+
+TopicPartitionKey = tuple[str, int]
+
+
+@dataclass
+class Batch:
+    """What the projection read since its last commit, and where it stopped."""
+
+    states: list[tuple[bytes | None, bytes | None]] = field(default_factory=list)
+    """(key, value) from ``cases.state`` in offset order; value None is a tombstone."""
+    events: list[tuple[int, int, bytes | None]] = field(default_factory=list)
+    """(partition, offset, value) from ``cases.events``."""
+    next_offsets: dict[TopicPartitionKey, int] = field(default_factory=dict)
+
+
+class SqlReadModel:
+    """Implements `consumers.readmodel.queries.CaseQueries` on one database."""
+
+    def __init__(self, engine: Engine, policy: Policy | None = None) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.ready = False
+        self.skipped = 0
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def case(self, case_id: str) -> Case | None:
+        with self.engine.connect() as conn:
+            text = conn.execute(
+                select(cases.c.snapshot).where(cases.c.case_id == case_id)
+            ).scalar_one_or_none()
+        return None if text is None else Case.model_validate_json(text)
+
+    def history(self, case_id: str) -> list[Event]:
+        query = (
+            select(events.c.body)
+            .where(events.c.case_id == case_id)
+            .order_by(events.c.partition, events.c.offset)
+        )
+        with self.engine.connect() as conn:
+            return [parse_event(body.encode()) for body in conn.execute(query).scalars()]
+
+    def queue(self, query: QueueQuery) -> list[QueueEntry]:
+        statement = (
+            select(cases.c.snapshot, cases.c.due_at)
+            .where(*_queue_filters(query))
+            .order_by(cases.c.no_due, cases.c.queue_at, cases.c.opened_at, cases.c.case_id)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement).all()
+        return [QueueEntry(Case.model_validate_json(s), from_column(d)) for s, d in rows]
+
+    def count(self, query: QueueQuery) -> int:
+        statement = select(func.count()).select_from(cases).where(*_queue_filters(query))
+        with self.engine.connect() as conn:
+            return int(conn.execute(statement).scalar_one())
+
+    def listing(self, query: ListingQuery) -> list[Case]:
+        statement: Select[Any] = (
+            select(cases.c.snapshot)
+            .where(*_listing_filters(query))
+            .order_by(cases.c.opened_at.desc(), cases.c.case_id.desc())
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        with self.engine.connect() as conn:
+            return [Case.model_validate_json(s) for s in conn.execute(statement).scalars()]
+
+    # -- projection ------------------------------------------------------------------------
+
+    def stored_offsets(self) -> dict[TopicPartitionKey, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(offsets.c.topic, offsets.c.partition, offsets.c.next_offset))
+            return {(t, p): int(o) for t, p, o in rows}
+
+    def apply(self, batch: Batch) -> None:
+        """Write the batch's rows and its offsets in one transaction (all or nothing)."""
+        snapshots, tombstones = self._latest_snapshots(batch.states)
+        event_rows = self._event_rows(batch.events)
+        with self.engine.begin() as conn:
+            if tombstones:
+                conn.execute(delete(cases).where(cases.c.case_id.in_(tombstones)))
+            if snapshots:
+                conn.execute(self._upsert_cases(conn), snapshots)
+            if event_rows:
+                conn.execute(self._insert(conn, events).on_conflict_do_nothing(), event_rows)
+            if batch.next_offsets:
+                conn.execute(self._upsert_offsets(conn), _offset_rows(batch.next_offsets))
+
+    def _latest_snapshots(
+        self, records: Iterable[tuple[bytes | None, bytes | None]]
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """Per case the last word of the batch: its newest snapshot, or a tombstone."""
+        latest: dict[str, dict[str, Any] | None] = {}
+        for key, value in records:
+            if value is None:
+                if key is not None:
+                    latest[key.decode(errors="replace")] = None
+                continue
+            try:
+                text = value.decode()
+                case = Case.model_validate_json(text)
+            except (UnicodeDecodeError, ValidationError):
+                self.skipped += 1
+                continue
+            known = latest.get(case.case_id)
+            if known is None or known["version"] <= case.version:
+                latest[case.case_id] = case_row(case, self.policy, text)
+        rows = [row for row in latest.values() if row is not None]
+        return rows, [case_id for case_id, row in latest.items() if row is None]
+
+    def _event_rows(self, records: Iterable[tuple[int, int, bytes | None]]) -> list[dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = {}
+        for partition, offset, value in records:
+            if value is None:
+                continue
+            try:
+                event = parse_event(value)
+            except InvalidMessage:
+                self.skipped += 1
+                continue
+            rows.setdefault(event.event_id, event_row(event, partition, offset, value.decode()))
+        return list(rows.values())
+
+    @staticmethod
+    def _insert(conn: Connection, table: Any) -> Any:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    def _upsert_cases(self, conn: Connection) -> Any:
+        insert = self._insert(conn, cases)
+        replaced = {c.name: insert.excluded[c.name] for c in cases.columns if c.name != "case_id"}
+        # Only a newer version replaces a snapshot (a re-read older one changes nothing).
+        return insert.on_conflict_do_update(
+            index_elements=[cases.c.case_id],
+            set_=replaced,
+            where=cases.c.version < insert.excluded.version,
+        )
+
+    def _upsert_offsets(self, conn: Connection) -> Any:
+        insert = self._insert(conn, offsets)
+        return insert.on_conflict_do_update(
+            index_elements=[offsets.c.topic, offsets.c.partition],
+            set_={"next_offset": insert.excluded.next_offset},
+        )
+
+
+def _offset_rows(next_offsets: Mapping[TopicPartitionKey, int]) -> list[dict[str, Any]]:
+    return [{"topic": t, "partition": p, "next_offset": o} for (t, p), o in next_offsets.items()]
+
+
+def _queue_filters(query: QueueQuery) -> Sequence[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if not query.include_final:
+        filters.append(cases.c.is_final == false())
+    if query.states:
+        filters.append(cases.c.state.in_(sorted(s.value for s in query.states)))
+    if query.agency is not None:
+        filters.append(cases.c.agency == query.agency)
+    if query.min_escalation_level is not None:
+        filters.append(cases.c.escalation_level >= query.min_escalation_level)
+    if query.channel is not None:
+        filters.append(cases.c.channel == query.channel)
+    if query.category is not None:
+        filters.append(cases.c.category == query.category)
+    return filters
+
+
+def _listing_filters(query: ListingQuery) -> Sequence[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = [cases.c.listed == true()]
+    if query.service_codes:
+        filters.append(cases.c.service_code.in_(sorted(query.service_codes)))
+    if query.statuses and not {"open", "closed"} <= query.statuses:
+        filters.append(cases.c.is_final == ("closed" in query.statuses))
+    if query.opened_from is not None:
+        filters.append(cases.c.opened_at >= to_column(query.opened_from))
+    if query.opened_to is not None:
+        filters.append(cases.c.opened_at <= to_column(query.opened_to))
+    return [and_(*filters)]
