@@ -39,6 +39,8 @@ from typing import Any
 
 import pytest
 
+from tests.postgres_server import postgres  # noqa: F401  (session fixture)
+
 REPO = Path(__file__).resolve().parent.parent
 KAFKACTL = REPO / "deploy" / "kafka" / "kafkactl.py"
 BOOTSTRAP_ENV = "ADUAN_TEST_BOOTSTRAP"
