@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -9,7 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
 from consumers.readmodel.database import open_database
-from consumers.readmodel.schema import events, metadata
+from consumers.readmodel.retention import purge_personal_data
+from consumers.readmodel.schema import cases, events, metadata
 from consumers.readmodel.store import Batch, SqlReadModel
 from tests.readmodel_cases import written_cases
 from workflow.codec import encode
@@ -66,3 +68,41 @@ def test_a_tombstone_removes_the_case_and_bad_bytes_are_counted(tmp_path: Path) 
     store.apply(Batch(states=[(gone.encode(), None), (b"x", b"not json")]))
     assert store.case(gone) is None
     assert store.skipped == 1
+
+
+def test_purge_removes_personal_data_of_cases_closed_long_enough(tmp_path: Path) -> None:
+    written = written_cases(count=30)
+    store = _store(tmp_path)
+    batch = Batch()
+    for index, (kind, key, value) in enumerate(written.records):
+        if kind == "state":
+            batch.states.append((key, value))
+        else:
+            batch.events.append((0, index, value))
+    store.apply(batch)
+    final = {c.case_id for c in written.cases.values() if c.is_final}
+    assert final, "the sample has closed cases"
+    last_event = max(e.occurred_at for e in written.events[next(iter(final))])
+    assert purge_personal_data(store, last_event - timedelta(days=1)) == 0  # not yet long enough
+    assert purge_personal_data(store, last_event + timedelta(days=400)) == len(final)
+    assert purge_personal_data(store, last_event + timedelta(days=400)) == 0  # once
+    for case_id, case in written.cases.items():
+        texts = [
+            _snapshot_text(store, case_id),
+            *(encode(e).decode() for e in store.history(case_id)),
+        ]
+        personal = any(part in text for text in texts for part in ("Latuconsina", "081234"))
+        if case_id in final:
+            assert not personal, case_id
+        elif case.reporter.name is not None:  # public reporters' cases still open keep it
+            assert personal, case_id
+    store.apply(batch)  # the projection re-reading the old snapshots does not bring them back
+    assert all(store.case(c).reporter.name is None for c in final)  # type: ignore[union-attr]
+
+
+def _snapshot_text(store: SqlReadModel, case_id: str) -> str:
+    with store.engine.connect() as conn:
+        text: str = conn.execute(
+            select(cases.c.snapshot).where(cases.c.case_id == case_id)
+        ).scalar_one()
+    return text
