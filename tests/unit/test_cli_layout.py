@@ -38,6 +38,7 @@ def test_every_group_is_registered_in_the_familiar_help_order() -> None:
         "case",
         "events",
         "deadletter",
+        "readmodel",
     ]
 
 
@@ -48,6 +49,7 @@ def test_sub_groups_keep_their_commands() -> None:
         ("case", ["show", "history"]),
         ("events", ["tail"]),
         ("deadletter", ["list", "show", "replay"]),
+        ("readmodel", ["project", "rebuild", "purge"]),
     ):
         result = CliRunner().invoke(app, [group, "--help"])
         assert result.exit_code == 0, result.output
