@@ -51,7 +51,12 @@ def _store(url: str, settings: Any) -> Any:
 
 
 @readmodel_app.command()
-def project(url: UrlOption = None) -> None:
+def project(
+    url: UrlOption = None,
+    max_batch: Annotated[
+        int, typer.Option(min=1, help="Records per database transaction at most.")
+    ] = 5000,
+) -> None:
     """Run the projection (cases.state, cases.events -> database) until Ctrl-C.
 
     For gateways started with ADUAN_READMODEL_PROJECTION=false."""
@@ -62,7 +67,7 @@ def project(url: UrlOption = None) -> None:
     store = _store(settings.readmodel_url, settings)
     typer.echo(f"aduan readmodel: projecting into {_shown(settings.readmodel_url)}")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Projection(settings, store).run())
+        asyncio.run(Projection(settings, store, max_batch=max_batch).run())
 
 
 @readmodel_app.command()

@@ -26,15 +26,22 @@ from consumers.topic_reading import refresh_metadata
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 5000
+"""Records per database transaction at most (one poll)."""
 
 
 class Projection:
     """Feeds a `SqlReadModel` until stopped (or, with ``until_caught_up``, until ready)."""
 
     def __init__(
-        self, settings: SharedSettings, model: SqlReadModel, *, until_caught_up: bool = False
+        self,
+        settings: SharedSettings,
+        model: SqlReadModel,
+        *,
+        until_caught_up: bool = False,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self.settings = settings
+        self.max_batch = max_batch
         self.model = model
         self.until_caught_up = until_caught_up
         self.started_at: dict[tuple[str, int], int] = {}
@@ -123,7 +130,7 @@ class Projection:
                 log.info("read model projection: caught up (%d records read)", self.records_read)
             if self.model.ready and self.until_caught_up:
                 return
-            polled = await consumer.getmany(timeout_ms=200, max_records=MAX_BATCH)
+            polled = await consumer.getmany(timeout_ms=200, max_records=self.max_batch)
             if polled:
                 batch = _batch(polled, state_topic)
                 await asyncio.to_thread(self.model.apply, batch)
