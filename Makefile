@@ -46,9 +46,12 @@ PYTEST_ARGS ?=
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
 #   openssl: the secured broker's local certificates;
-#   docker-compose: `docker-compose config` validates compose.yaml (no container engine needed).
-TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl docker-compose
+#   docker-compose: `docker-compose config` validates compose.yaml (no container engine needed);
+#   postgresql: the read model's production database (tests start their own server on 19900).
+TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl docker-compose postgresql
 TOOL_COMMANDS := dot promtool prometheus amtool openssl docker-compose
+# Tools found by file, not on PATH: Debian keeps PostgreSQL's server binaries under its version.
+TOOL_FILES := /usr/lib/postgresql/*/bin/pg_ctl
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -59,8 +62,9 @@ $(INSTALL_STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,rocksdb]'
 	@touch $@
 
-tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl, docker-compose) if missing
+tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl, docker-compose, postgresql) if missing
 	@missing=(); for tool in $(TOOL_COMMANDS); do command -v $$tool >/dev/null 2>&1 || missing+=($$tool); done; \
+	for file in $(TOOL_FILES); do test -e "$$file" || missing+=($$(basename $$file)); done; \
 	if [ $${#missing[@]} = 0 ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=(); \
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n); \
