@@ -46,9 +46,12 @@ PYTEST_ARGS ?=
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
 #   openssl: the secured broker's local certificates;
-#   docker-compose: `docker-compose config` validates compose.yaml (no container engine needed).
-TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl docker-compose
-TOOL_COMMANDS := dot promtool prometheus amtool openssl docker-compose
+#   docker-compose: `docker-compose config` validates compose.yaml (no container engine needed);
+#   chromium: the console's browser e2e (Playwright drives the system browser, nothing downloaded).
+TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl docker-compose chromium
+TOOL_COMMANDS := dot promtool prometheus amtool openssl docker-compose chromium
+# Playwright (pip) drives /usr/bin/chromium; it must never fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -59,7 +62,7 @@ $(INSTALL_STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,rocksdb]'
 	@touch $@
 
-tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl, docker-compose) if missing
+tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl, docker-compose, chromium) if missing
 	@missing=(); for tool in $(TOOL_COMMANDS); do command -v $$tool >/dev/null 2>&1 || missing+=($$tool); done; \
 	if [ $${#missing[@]} = 0 ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=(); \
