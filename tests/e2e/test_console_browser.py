@@ -1,11 +1,13 @@
 """Issue 20 in a real browser: Debian's Chromium (Playwright, no browser download) on the
 console, served over HTTP by the gateway on the real broker with a real engine worker.
 
-A verifier logs in, verifies and refers a complaint; the agency liaison posts the follow-up plan
-and resolves it; the tracking page shows the resolution and nothing of the reporter; the liaison
-can neither open nor act on another agency's case, the verifier gets no agency actions; after the
-simulated clock jumps three weeks, an escalation officer sees the untouched complaint, breached,
-in the escalation queue. ``ADUAN_SCREENSHOT_DIR`` keeps the screenshots (docs/console/)."""
+A verifier logs in, verifies and refers a complaint, which appears by itself in the agency
+liaison's open queue; the liaison posts the follow-up plan (a second plan is refused by the
+engine and the page shows why) and resolves it; the tracking page shows the resolution and
+nothing of the reporter; the liaison can neither open nor act on another agency's case, the
+verifier gets no agency actions; after the simulated clock jumps three weeks, an escalation
+officer sees the untouched complaint, breached, in the escalation queue.
+``ADUAN_SCREENSHOT_DIR`` keeps the screenshots (docs/console/)."""
 
 from __future__ import annotations
 
@@ -80,7 +82,8 @@ def open_case(page: Page, tracking: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Kasus {tracking}")
 
 
-def do(page: Page, action: str, **fields: str) -> None:
+def do(page: Page, action: str, expected: str = "Perintah diterapkan", **fields: str) -> None:
+    """Fill and send an action form; wait for the engine's answer (``expected``)."""
     form = page.locator(f'form[data-action="{action}"]')
     for name, value in fields.items():
         control = form.locator(f'[name="{name}"]')
@@ -89,7 +92,7 @@ def do(page: Page, action: str, **fields: str) -> None:
         else:
             control.fill(value)
     form.get_by_role("button").click()
-    expect(page.locator("#hasil")).to_contain_text("Perintah diterapkan", timeout=WAIT_MS)
+    expect(page.locator("#hasil")).to_contain_text(expected, timeout=WAIT_MS)
 
 
 def status_is(page: Page, word: str) -> None:
@@ -122,21 +125,28 @@ def test_verify_refer_resolve_track_and_escalate_in_chromium(
         confidentiality="anonymous",
         agency_hint="DINKES",
     )
+    # the liaison's queue is open before the referral: the case must appear in it by itself
+    liaison = login(browser, gateway, OperatorRole.AGENCY_OFFICER)
+    expect(liaison.locator(f'tr[data-case="{road}"]')).to_have_count(0)
+
     verifier = login(browser, gateway, OperatorRole.VERIFIER)
     expect(verifier.locator(f'tr[data-case="{clinic}"]')).to_be_visible()
     expect(verifier.locator(f'tr[data-case="{road}"]')).to_be_visible()
     shoot(verifier, "queue-verifier.png", tmp_path)
     open_case(verifier, road)
+    shoot(verifier, "case-actions.png", tmp_path)
     do(verifier, "CompleteFormalVerification", note="Identitas dan kronologi lengkap.")
     status_is(verifier, "Verifikasi")
     do(verifier, "CompleteMaterialVerification", agency="PUPR")
     status_is(verifier, "Diteruskan ke instansi")
     expect(verifier.locator('form[data-action="ResolveComplaint"]')).to_have_count(0)
 
-    liaison = login(browser, gateway, OperatorRole.AGENCY_OFFICER)
-    open_case(liaison, road)
+    open_case(liaison, road)  # arrived through the queue's polling, no reload
     do(liaison, "PostFollowUpPlan", plan="Tim PUPR meninjau lokasi dan menambal lubang.")
     status_is(liaison, "Ditindaklanjuti")
+    # the table still offers the plan form in progress; the engine's guard refuses a second one
+    do(liaison, "PostFollowUpPlan", expected="Perintah ditolak", plan="Rencana kedua.")
+    expect(liaison.locator("#hasil")).to_contain_text("already posted")
     do(liaison, "ResolveComplaint", resolution_text=RESOLUTION)
     status_is(liaison, "Selesai, menunggu konfirmasi")
     expect(liaison.locator("#hasil")).to_contain_text("Perintah diterapkan")
