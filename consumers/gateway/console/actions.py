@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from consumers.gateway.console.labels import COMMANDS, FIELDS, word
+from consumers.gateway.console.labels import CHOICES, COMMANDS, FIELDS, word
 from consumers.gateway.security import Operator
 from states.lifecycle import CaseState, lifecycle
 from workflow.commands import COMMAND_TYPES, CommandBase
@@ -69,7 +69,7 @@ def _form_field(name: str, info: FieldInfo, policy: Policy) -> FormField | None:
         return FormField(name, label, required, agencies)
     choices = _enum_in(info.annotation)
     if choices is not None:
-        options = tuple((str(m.value), str(m.value).replace("_", " ")) for m in choices)
+        options = tuple((str(m.value), word(CHOICES, m.value)) for m in choices)
         return FormField(name, label, required, options)
     if _is_text(info.annotation):
         return FormField(name, label, required)

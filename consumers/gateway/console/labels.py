@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from consumers.gateway.security import OperatorRole
 from states.lifecycle import CaseState
-from workflow.enums import Channel, Confidentiality, MaladministrationCategory
+from workflow.enums import (
+    Channel,
+    Confidentiality,
+    MaladministrationCategory,
+    RejectionReason,
+    ReturnReason,
+)
+from workflow.sla import ComplaintClass
 
 STATES: dict[str, str] = {
     CaseState.RECEIVED: "Diterima",
@@ -138,3 +145,28 @@ def word(table: dict[str, str], key: object) -> str:
     if key is None:
         return "-"
     return table.get(str(key), str(key).replace("_", " "))
+
+
+CHOICES: dict[str, str] = {
+    # RejectionReason (why a complaint is archived)
+    RejectionReason.NOT_WITHIN_AUTHORITY: "Bukan kewenangan",
+    RejectionReason.FORMAL_REQUIREMENTS_INCOMPLETE: "Syarat formal tidak lengkap",
+    RejectionReason.DUPLICATE: "Duplikat pengaduan lain",
+    RejectionReason.BEFORE_COURT: "Sedang diperiksa pengadilan",
+    RejectionReason.OLDER_THAN_TWO_YEARS: "Lebih dari dua tahun",
+    RejectionReason.NO_PRIOR_COMPLAINT_TO_AGENCY: "Belum mengadu ke instansi",
+    RejectionReason.OUT_OF_SCOPE: "Di luar ruang lingkup",
+    RejectionReason.FORMAT_ERROR: "Format tidak sesuai",
+    RejectionReason.TOO_GENERAL: "Terlalu umum",
+    RejectionReason.IRRELEVANT: "Tidak relevan",
+    # ReturnReason (why an agency returns a referral); not_within_authority is shared above
+    ReturnReason.WRONG_REGION: "Wilayah lain",
+    ReturnReason.INSUFFICIENT_INFORMATION: "Informasi tidak cukup",
+    ReturnReason.OTHER: "Lainnya",
+    # ComplaintClass (the resolution target)
+    ComplaintClass.LIGHT: "Ringan",
+    ComplaintClass.NORMATIVE: "Normatif",
+    ComplaintClass.NO_OVERSIGHT: "Tanpa pengawasan",
+    ComplaintClass.EXAMINATION: "Perlu pemeriksaan",
+}
+"""Values of the closed lists a form offers (keyed by value: the enums share some)."""
