@@ -48,8 +48,11 @@ PYTEST_ARGS ?=
 #   openssl: the secured broker's local certificates;
 #   docker-compose: `docker-compose config` validates compose.yaml (no container engine needed);
 #   postgresql: the read model's production database (tests start their own server on 19900).
-TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl docker-compose postgresql
-TOOL_COMMANDS := dot promtool prometheus amtool openssl docker-compose
+#   chromium: the console's browser e2e (Playwright drives the system browser, nothing downloaded).
+TOOL_PACKAGES := graphviz prometheus prometheus-alertmanager openssl docker-compose postgresql chromium
+TOOL_COMMANDS := dot promtool prometheus amtool openssl docker-compose chromium
+# Playwright (pip) drives /usr/bin/chromium; it must never fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # Tools found by file, not on PATH: Debian keeps PostgreSQL's server binaries under its version.
 TOOL_FILES := /usr/lib/postgresql/*/bin/pg_ctl
 
@@ -62,7 +65,7 @@ $(INSTALL_STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,rocksdb]'
 	@touch $@
 
-tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl, docker-compose, postgresql) if missing
+tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl, docker-compose, postgresql, chromium) if missing
 	@missing=(); for tool in $(TOOL_COMMANDS); do command -v $$tool >/dev/null 2>&1 || missing+=($$tool); done; \
 	for file in $(TOOL_FILES); do test -e "$$file" || missing+=($$(basename $$file)); done; \
 	if [ $${#missing[@]} = 0 ]; then exit 0; fi; \

@@ -1,4 +1,4 @@
-"""External tools the suite needs (promtool, prometheus, amtool, dot, docker-compose).
+"""External tools the suite needs (promtool, prometheus, amtool, dot, docker-compose, chromium).
 
 Missing means failed.
 
@@ -19,6 +19,7 @@ PACKAGES = {
     "amtool": "prometheus-alertmanager",
     "dot": "graphviz",
     "docker-compose": "docker-compose",
+    "chromium": "chromium",
 }
 
 

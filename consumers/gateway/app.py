@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from consumers.connectivity import BrokerLink
+from consumers.gateway.console.install import install_console
 from consumers.gateway.context import Gateway
 from consumers.gateway.errors import install_handlers
 from consumers.gateway.limits import BodyLimit
@@ -106,6 +107,7 @@ def create_app(
     install_handlers(app)
     for router in (intake, cases, open311, health):
         app.include_router(router)
+    install_console(app, gw)
     _install_middleware(app, settings, registry)
     return app
 
