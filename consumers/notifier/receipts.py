@@ -39,7 +39,9 @@ class ReceiptStore:
     forced: set[str] = field(default_factory=set)
     """Targets an operator asked to retry now (taken by the retrier)."""
     keys: set[str] = field(default_factory=set)
-    last_reminder: dict[str, datetime] = field(default_factory=dict)
+    last_reminder: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
+    """(case, agency reminded) -> when its last delivered reminder was raised: each agency's
+    top level is paced on its own (a receipt from before the agency field: agency None)."""
     book: DigestBook = field(default_factory=DigestBook)
     """Delivered alerts per officer, for the daily digest."""
 
@@ -71,9 +73,10 @@ class ReceiptStore:
             self.keys.add(receipt["key"])
             if receipt.get("kind") == "reminder" and receipt.get("outcome") == "delivered":
                 at = datetime.fromisoformat(receipt["occurred_at"])
-                last = self.last_reminder.get(receipt["case_id"])
+                reminded = (str(receipt["case_id"]), receipt.get("agency"))
+                last = self.last_reminder.get(reminded)
                 if last is None or at > last:
-                    self.last_reminder[receipt["case_id"]] = at
+                    self.last_reminder[reminded] = at
             self.book.apply(receipt)
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring an unreadable receipt")

@@ -36,8 +36,8 @@ class NotifierSettings(BaseSettings):
     reminder_min_interval_hours: float = Field(
         default=24.0,
         ge=0,
-        description="Past the top level: at most one reminder per case in this many hours "
-        "(event time), however often the engine issues them.",
+        description="Past the top level: at most one reminder per case and agency in this many "
+        "hours (event time), however often the engine issues them.",
     )
     poll_ms: int = Field(default=200, ge=1, description="How long one fetch waits for events.")
     batch_max: int = Field(default=100, ge=1, description="Events per batch at most.")
