@@ -119,8 +119,11 @@ class Notifier:
             events_topic=self.topics.events,
         )
 
-    def pending(self) -> tuple[int, float]:
-        """(deliveries pending, age in seconds of the oldest), as the receipts say."""
+    def pending(self) -> tuple[int, float] | None:
+        """(deliveries pending, age in seconds of the oldest), as the receipts say; None until
+        they are loaded (a restarted notifier reporting 0 would resolve the failing alert)."""
+        if not self.side.loaded:
+            return None
         entries = list(self.receipts.pending.values())
         return len(entries), oldest_pending_seconds(entries, self.clock())
 

@@ -281,3 +281,20 @@ async def test_a_long_outage_rewrites_pending_records_before_the_topic_deletes_t
     rewritten = receipts(log)[written:]
     assert [r["outcome"] for r in rewritten] == ["pending", "pending"]  # the head and the other
     assert {r["recorded_at"] for r in rewritten} == {now[0].isoformat()}
+
+
+async def test_a_restarted_notifier_reports_no_pending_gauge_until_its_receipts_are_read(
+    log: MemoryLog, tmp_path: Path
+) -> None:
+    """A 0 before the receipts are read would resolve AduanNotificationsFailing mid-outage."""
+    first = await started(log, free_port(), tmp_path)  # the mail server is down
+    await first.handler.handle(event_record(log, escalation()))
+    assert gauges(first)["aduan_notifications_pending"] == 1
+
+    restarted = Notifier(
+        first.engine, first.settings, first.directory, first.policy, clients=MemoryClients.on(log)
+    )
+    assert gauges(restarted) == {}  # not known yet: not exported, not 0
+    await restarted.side.load()
+    assert gauges(restarted)["aduan_notifications_pending"] == 1
+    assert gauges(restarted)["aduan_notifications_oldest_pending_seconds"] >= 0
