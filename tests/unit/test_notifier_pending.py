@@ -298,3 +298,34 @@ async def test_a_restarted_notifier_reports_no_pending_gauge_until_its_receipts_
     await restarted.side.load()
     assert gauges(restarted)["aduan_notifications_pending"] == 1
     assert gauges(restarted)["aduan_notifications_oldest_pending_seconds"] >= 0
+
+
+async def test_a_replay_request_is_handled_once_by_the_notifier_and_not_after_a_restart(
+    log: MemoryLog, tmp_path: Path
+) -> None:
+    from consumers.notifier.pending import ReplayRequest, replay_record
+
+    sink = RefusingSink({KADIS})
+    controller = serve(sink, free_port())
+    try:
+        notifier = await started(log, controller.port, tmp_path)
+        record = event_record(log, escalation())
+        await notifier.handler.handle(record)
+        [dead] = log.on(DEADLETTER)
+        assert dict(dead.headers)["aduan.deadlettered_by"] == b"notifier"
+        sink.refused.clear()  # the fix
+        request = ReplayRequest("0@0", dead.key, dead.value, (EVENTS, 0, record.offset))
+        for _ in range(2):  # an operator asking twice
+            log.append(RECEIPTS, *encode_receipt(replay_record(request, datetime.now(UTC))))
+        await notifier.side.catch_up()
+        await notifier.replayer.run_due()
+        await notifier.replayer.run_due()
+        restarted = await started(log, controller.port, tmp_path)
+        assert restarted.receipts.replays == {}
+        await restarted.replayer.run_due()
+    finally:
+        controller.stop()
+    assert len(sink.messages) == 1
+    assert len(log.on(EVENTS)) == 1  # the event log untouched
+    outcomes = [r["outcome"] for r in receipts(log)]
+    assert outcomes == ["deadlettered", "replay", "replay", "delivered", "replayed"]
