@@ -140,7 +140,8 @@ chaos-notifier: install ## the notifier through a 5-minute SMTP outage with a SI
 	@started=0; \
 	if $(TEST_KAFKA) status >/dev/null 2>&1; then :; else $(TEST_KAFKA) start || exit 1; started=1; fi; \
 	ADUAN_TEST_BOOTSTRAP=$(TEST_BOOTSTRAP) ADUAN_OUTAGE_SECONDS=300 $(PY) -m pytest -s \
-	  -o timeout=900 tests/integration/test_notifier_outage.py; rc=$$?; \
+	  -o timeout=900 tests/integration/test_notifier_outage.py tests/e2e/test_notifier_failing_alert.py; \
+	  rc=$$?; \
 	if [ $$started = 1 ]; then $(TEST_KAFKA) stop; fi; exit $$rc
 
 API_FUZZ_EXAMPLES ?= 200

@@ -6,7 +6,9 @@ names and values are a contract with whoever reads the topic (operators, replay 
 - ``aduan.error.reason``: a short machine-readable reason (``not_json``, ``unknown_case`` ...);
 - ``aduan.error.detail``: one human-readable line, at most :data:`MAX_DETAIL_BYTES` of UTF-8;
 - ``aduan.source.topic`` / ``.partition`` / ``.offset``: the record it was read from, if any;
-- ``aduan.deadlettered_at``: when, ISO 8601 in UTC.
+- ``aduan.deadlettered_at``: when, ISO 8601 in UTC;
+- ``aduan.deadlettered_by``: ``notifier`` on the notifier's dead letters (a replay of one is a
+  request to the notifier, not the event appended to its source again); absent on the engine's.
 
 A record re-injected by ``aduan deadletter replay`` carries ``aduan.replayed_from`` (the dead
 letter's ``partition@offset``), so its reader can tell it from the original.
@@ -19,6 +21,9 @@ from typing import Protocol
 
 #: Header of a record re-injected from ``deadletter`` (value: ``<partition>@<offset>`` there).
 REPLAYED_FROM = "aduan.replayed_from"
+
+#: Header naming the consumer that set a record aside, when it is not the engine.
+DEADLETTERED_BY = "aduan.deadlettered_by"
 
 #: Longer details are cut (at a byte, not a character: readers decode with errors="replace").
 MAX_DETAIL_BYTES = 4096

@@ -5,8 +5,15 @@ Every record on ``deadletter`` is named by where it sits there, ``<partition>@<o
 reporter identity: see `consumers.redaction`); ``show`` one record with every header; ``replay``
 re-injects its original bytes, key untouched, to the topic it came from (``aduan.source.topic``)
 with the header ``aduan.replayed_from: <partition>@<offset>``. Replaying is idempotent: the bytes
-carry the same message id, which the engine applies at most once and the notifier delivers at
-most once per target (a replayed event retries only the targets it was dead-lettered for).
+carry the same message id, which the engine applies at most once.
+
+A notifier's dead letter (header ``aduan.deadlettered_by: notifier``; before that header, an
+``invalid_target`` or ``no_recipients`` one read from ``cases.events``) is not appended to
+``cases.events`` again: that log is the engine's audit trail, and every reader of it would see
+the event twice. ``replay`` writes a *replay* request on ``notifications.receipts``
+(`consumers.notifier.pending.replay_record`), which the notifier owning the case handles once:
+it retries only the targets that were dead-lettered, and a second request for the same dead
+letter is ignored.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from consumers.cli.common import CliError, load_settings, make_producer, make_reader
-from consumers.deadletter import REPLAYED_FROM
+from consumers.deadletter import DEADLETTERED_BY, REPLAYED_FROM
 from consumers.redaction import mask_text, preview, redact
 
 deadletter_app = typer.Typer(help="The dead letters: list, show one, replay one to its source.")
@@ -118,11 +125,49 @@ def show_deadletter(ref: Annotated[str, typer.Argument(help="<partition>@<offset
     typer.echo("\n".join(f"    {line}" for line in body.splitlines()))
 
 
+_NOTIFIER_REASONS = ("invalid_target", "no_recipients")
+
+
+def _notifiers(headers: dict[str, str], settings: Any) -> bool:
+    """Whether the notifier set this dead letter aside (the header; else, for one written before
+    it, an alert's reason on the engine's event log, which only the notifier dead-letters so)."""
+    if DEADLETTERED_BY in headers:
+        return headers[DEADLETTERED_BY] == "notifier"
+    return (
+        headers.get("aduan.source.topic") == settings.topic("cases.events")
+        and headers.get("aduan.error.reason") in _NOTIFIER_REASONS
+    )
+
+
+def _ask_the_notifier(record: Any, headers: dict[str, str], settings: Any) -> Any:
+    """Write the replay request for a notifier's dead letter; returns the record metadata."""
+    from datetime import UTC, datetime
+
+    from consumers.notifier.pending import ReplayRequest, replay_record
+    from consumers.notifier.receipts import encode_receipt
+
+    source = (
+        headers["aduan.source.topic"],
+        int(headers.get("aduan.source.partition") or -1),
+        int(headers.get("aduan.source.offset") or -1),
+    )
+    request = ReplayRequest(_ref(record), record.key, record.value, source)
+    key, value = encode_receipt(replay_record(request, datetime.now(UTC)))
+    producer = make_producer(settings)
+    try:
+        return producer.send(settings.topic("notifications.receipts"), key=key, value=value).get(
+            timeout=30
+        )
+    finally:
+        producer.close(timeout=10)
+
+
 @deadletter_app.command("replay")
 def replay_deadletter(
     ref: Annotated[str, typer.Argument(help="<partition>@<offset>")],
 ) -> None:
-    """Re-inject one dead letter's original bytes to its source topic (after a fix)."""
+    """Re-inject one dead letter's original bytes to its source topic (after a fix); a
+    notifier's dead letter becomes a replay request to the notifier."""
     record = _one(ref)
     headers = _headers(record)
     source = headers.get("aduan.source.topic")
@@ -133,6 +178,14 @@ def replay_deadletter(
     if record.value is None:
         raise CliError(f"dead letter {ref} has no value: nothing to replay")
     settings = load_settings()
+    if _notifiers(headers, settings):
+        sent = _ask_the_notifier(record, headers, settings)
+        typer.echo(
+            f"aduan deadletter: replay of {ref} ({headers.get('aduan.error.reason', '-')}) "
+            f"requested from the notifier on {sent.topic}[{sent.partition}]@{sent.offset} "
+            f"({source} is left as it is)"
+        )
+        return
     producer = make_producer(settings)
     try:
         sent = producer.send(

@@ -90,7 +90,8 @@ class AlertHandler:
         await self.outbox.deadletter_record(record, str(exc.reason), str(exc))
 
     def _reminder_too_soon(self, alert: Alert) -> bool:
-        last = self.receipts.last_reminder.get(alert.case_id)
+        """Paced per (case, agency): another agency's reminder does not silence this one."""
+        last = self.receipts.last_reminder.get((alert.case_id, alert.agency))
         if last is None:
             return False
         gap = timedelta(hours=self.settings.reminder_min_interval_hours)

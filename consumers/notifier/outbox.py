@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consumers.deadletter import SourceRecord, deadletter_headers
+from consumers.deadletter import DEADLETTERED_BY, SourceRecord, deadletter_headers
 from consumers.notifier.clients import NotifierClients
 from consumers.notifier.receipts import ReceiptStore, encode_receipt
 from consumers.notifier.settings import NotifierTopics
@@ -64,7 +64,7 @@ class Outbox:
         source: SourceRecord | None = None,
     ) -> None:
         """Dead-letter ``value``; ``source`` is the record it was read from (None if built here)."""
-        headers = deadletter_headers(reason, detail, source)
+        headers = [*deadletter_headers(reason, detail, source), (DEADLETTERED_BY, b"notifier")]
         await self.clients.producer.send_and_wait(
             self.topics.deadletter, key=key, value=value, headers=headers
         )

@@ -10,6 +10,13 @@ under the same key supersedes it; a later retry rewrites it with the attempts co
 
 An operator's ``aduan notifier retry`` is a *retry* record on the same topic: every notifier
 reading it retries the matching deliveries at once (`RetryRequest`).
+
+``aduan deadletter replay`` of a notifier's dead letter is a *replay* record there too
+(`ReplayRequest`: the dead letter's ref, the event's key and bytes, where it was read from), not
+the event appended to ``cases.events`` again (which every reader of the engine's log would see
+twice): the notifier owning the case handles the event once more as replayed
+(`consumers.notifier.replays`) and then writes a *replayed* record under the same key, so a
+restart does not replay it again, nor a second request for the same dead letter.
 """
 
 from __future__ import annotations
@@ -21,18 +28,25 @@ from typing import Any
 
 __all__ = [
     "PENDING",
+    "REPLAY",
+    "REPLAYED",
     "RETRY",
     "RETRY_ALL",
     "PendingEntry",
+    "ReplayRequest",
     "RetryRequest",
     "final_receipt",
     "pending_record",
+    "replay_done_record",
+    "replay_record",
     "retry_record",
 ]
 
 PENDING = "pending"
 RETRY = "retry"
 RETRY_ALL = "*"
+REPLAY = "replay"
+REPLAYED = "replayed"
 
 # Fields of a pending record that its final receipt does not keep.
 _PENDING_ONLY = (
@@ -159,3 +173,66 @@ class RetryRequest:
 def retry_record(match: str, requested_at: datetime) -> dict[str, Any]:
     """The record ``aduan notifier retry`` writes (its record key: ``match``)."""
     return {"key": match, "outcome": RETRY, "requested_at": requested_at.isoformat()}
+
+
+def _b64(raw: bytes | None) -> str | None:
+    return base64.b64encode(raw).decode() if raw is not None else None
+
+
+def _unb64(text: Any) -> bytes | None:
+    return base64.b64decode(text) if isinstance(text, str) else None
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """Handle a dead-lettered event again: ``ref`` is the dead letter's ``partition@offset``,
+    ``source`` the (topic, partition, offset) the event was read from."""
+
+    ref: str
+    key: bytes | None
+    value: bytes | None
+    source: tuple[str, int, int]
+
+    @property
+    def owner(self) -> str:
+        """The case id: the notifier owning its partition of cases.events replays it."""
+        return (self.key or b"").decode("utf-8", "replace")
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> ReplayRequest:
+        """Raises KeyError, ValueError or TypeError on a malformed record."""
+        where = record["source"]
+        return cls(
+            ref=str(record["ref"]),
+            key=_unb64(record.get("event_key")),
+            value=_unb64(record.get("event")),
+            source=(str(where["topic"]), int(where["partition"]), int(where["offset"])),
+        )
+
+
+def _replay_key(ref: str) -> str:
+    return f"replay|{ref}"
+
+
+def replay_record(request: ReplayRequest, requested_at: datetime) -> dict[str, Any]:
+    """The record ``aduan deadletter replay`` writes for a notifier's dead letter."""
+    topic, partition, offset = request.source
+    return {
+        "key": _replay_key(request.ref),
+        "outcome": REPLAY,
+        "ref": request.ref,
+        "event_key": _b64(request.key),
+        "event": _b64(request.value),
+        "source": {"topic": topic, "partition": partition, "offset": offset},
+        "requested_at": requested_at.isoformat(),
+    }
+
+
+def replay_done_record(ref: str, recorded_at: datetime) -> dict[str, Any]:
+    """What the notifier writes once it has handled a replay request."""
+    return {
+        "key": _replay_key(ref),
+        "outcome": REPLAYED,
+        "ref": ref,
+        "recorded_at": recorded_at.isoformat(),
+    }

@@ -7,7 +7,8 @@ this notifier writes (and, on catch-up, those another notifier wrote). `alert_re
 
 Outcomes: ``delivered``, ``deadlettered`` (a permanently invalid target), ``no_recipients``
 settle a (key, target) for good; ``pending`` (`consumers.notifier.pending`) keeps it open until
-one of those follows. A ``retry`` record is an operator's request to retry pending ones now.
+one of those follows. A ``retry`` record is an operator's request to retry pending ones now; a
+``replay`` record one to handle a dead-lettered event again, settled by its ``replayed`` record.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from typing import Any
 
 from consumers.notifier.alerts import Alert
 from consumers.notifier.digest import DigestBook
-from consumers.notifier.pending import PENDING, RETRY, PendingEntry, RetryRequest
+from consumers.notifier.pending import (
+    PENDING,
+    REPLAY,
+    REPLAYED,
+    RETRY,
+    PendingEntry,
+    ReplayRequest,
+    RetryRequest,
+)
 
 log = logging.getLogger("aduan.notifier")
 
@@ -39,9 +48,15 @@ class ReceiptStore:
     forced: set[str] = field(default_factory=set)
     """Targets an operator asked to retry now (taken by the retrier)."""
     keys: set[str] = field(default_factory=set)
-    last_reminder: dict[str, datetime] = field(default_factory=dict)
+    last_reminder: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
+    """(case, agency reminded) -> when its last delivered reminder was raised: each agency's
+    top level is paced on its own (a receipt from before the agency field: agency None)."""
     book: DigestBook = field(default_factory=DigestBook)
     """Delivered alerts per officer, for the daily digest."""
+    replays: dict[str, ReplayRequest] = field(default_factory=dict)
+    """Replay requests not handled yet, by dead letter ref (taken by the replayer)."""
+    replayed: set[str] = field(default_factory=set)
+    """Dead letter refs whose replay has been handled: a repeated request is ignored."""
 
     def apply(self, value: bytes | None) -> None:
         if value is None:
@@ -50,6 +65,9 @@ class ReceiptStore:
             receipt = json.loads(value)
             if receipt.get("outcome") == RETRY:
                 self._retry(RetryRequest(str(receipt["key"])))
+                return
+            if receipt.get("outcome") in (REPLAY, REPLAYED):
+                self._replay(receipt)
                 return
             pair = (receipt["key"], receipt["target"])
             if receipt.get("outcome") == PENDING:
@@ -71,9 +89,10 @@ class ReceiptStore:
             self.keys.add(receipt["key"])
             if receipt.get("kind") == "reminder" and receipt.get("outcome") == "delivered":
                 at = datetime.fromisoformat(receipt["occurred_at"])
-                last = self.last_reminder.get(receipt["case_id"])
+                reminded = (str(receipt["case_id"]), receipt.get("agency"))
+                last = self.last_reminder.get(reminded)
                 if last is None or at > last:
-                    self.last_reminder[receipt["case_id"]] = at
+                    self.last_reminder[reminded] = at
             self.book.apply(receipt)
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring an unreadable receipt")
@@ -85,6 +104,14 @@ class ReceiptStore:
     def open_again(self, key: str, target: str) -> bool:
         """Whether a replayed event may try (key, target) again: it was dead-lettered."""
         return (key, target) in self.deadlettered
+
+    def _replay(self, receipt: dict[str, Any]) -> None:
+        ref = str(receipt["ref"])
+        if receipt["outcome"] == REPLAYED:
+            self.replayed.add(ref)
+            self.replays.pop(ref, None)
+        elif ref not in self.replayed:
+            self.replays[ref] = ReplayRequest.of(receipt)
 
     def _retry(self, request: RetryRequest) -> None:
         self.forced.update(e.target for e in self.pending.values() if request.matches(e))

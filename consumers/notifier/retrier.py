@@ -27,7 +27,15 @@ from consumers.topics import partition_for
 
 log = logging.getLogger("aduan.notifier")
 
-__all__ = ["Retrier", "oldest_pending_seconds"]
+__all__ = ["Retrier", "oldest_pending_seconds", "owned_by"]
+
+
+def owned_by(events: Assigned, events_topic: str) -> Callable[[str], bool]:
+    """Whether an owner (a case id, an officer id) hashes to a partition of ``events_topic``
+    assigned to this notifier now."""
+    total = len(events.partitions_for_topic(events_topic) or ())
+    mine = {tp.partition for tp in events.assignment() if tp.topic == events_topic}
+    return lambda owner: bool(total) and partition_for(owner.encode(), total) in mine
 
 
 def oldest_pending_seconds(entries: list[PendingEntry], now: datetime) -> float:
@@ -67,17 +75,11 @@ class Retrier:
             if self._running:
                 await asyncio.gather(*self._running.values(), return_exceptions=True)
 
-    def _owned(self) -> Callable[[str], bool]:
-        events = self.events()
-        total = len(events.partitions_for_topic(self.events_topic) or ())
-        mine = {tp.partition for tp in events.assignment() if tp.topic == self.events_topic}
-        return lambda owner: bool(total) and partition_for(owner.encode(), total) in mine
-
     def due_targets(self) -> dict[str, list[PendingEntry]]:
         """Target id -> its pending entries, for each target this notifier should retry now."""
         receipts = self.context.receipts
         forced, receipts.forced = receipts.forced, set()
-        owned = self._owned()
+        owned = owned_by(self.events(), self.events_topic)
         now = time.monotonic()
         due: dict[str, list[PendingEntry]] = {}
         for entry in list(receipts.pending.values()):

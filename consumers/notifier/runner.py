@@ -107,7 +107,9 @@ def serve(
         return
     bootstrap = ",".join(notifier.engine.kafka_bootstrap)
     say(f"aduan notifier: {notifier.topics.events} on {bootstrap}")
-    registry = notifier_registry(notifier.stats, notifier.pending)
+    registry = notifier_registry(
+        notifier.stats, notifier.pending, notifier.settings.failing_after_seconds
+    )
     broker = BrokerLink(
         "notifier",
         notifier.engine.kafka_bootstrap,

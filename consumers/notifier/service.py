@@ -10,9 +10,10 @@ group, ``read_committed``):
 3. Hand each event to `consumers.notifier.handler.AlertHandler`: one attempt per target, then a
    receipt, a pending record, or (a permanently invalid target) a dead letter.
 4. Commit the input offsets of the batch.
-5. On every iteration (with or without events): send the daily digests that have come due
+5. On every iteration (with or without events): handle the operators' replay requests of dead
+   letters (`consumers.notifier.replays`), send the daily digests that have come due
    (`consumers.notifier.digest_runner`); about once a second, catch the receipts up (an
-   operator's retry request, another notifier's receipts).
+   operator's retry or replay request, another notifier's receipts).
 
 Beside the loop, `consumers.notifier.retrier.Retrier` retries the pending deliveries, per target,
 with capped backoff (``backoff_cap``, default every 5 minutes at the longest), until delivered.
@@ -46,6 +47,7 @@ from consumers.notifier.dispatch import Dispatcher
 from consumers.notifier.handler import AlertHandler
 from consumers.notifier.outbox import Outbox
 from consumers.notifier.receipts import ReceiptStore
+from consumers.notifier.replays import Replayer
 from consumers.notifier.retrier import Retrier, oldest_pending_seconds
 from consumers.notifier.settings import NotifierSettings, NotifierTopics
 from consumers.notifier.side_topics import CaseBook, SideTopics
@@ -118,9 +120,18 @@ class Notifier:
             events=lambda: self.clients.events,
             events_topic=self.topics.events,
         )
+        self.replayer = Replayer(
+            context,
+            self.handler,
+            events=lambda: self.clients.events,
+            events_topic=self.topics.events,
+        )
 
-    def pending(self) -> tuple[int, float]:
-        """(deliveries pending, age in seconds of the oldest), as the receipts say."""
+    def pending(self) -> tuple[int, float] | None:
+        """(deliveries pending, age in seconds of the oldest), as the receipts say; None until
+        they are loaded (a restarted notifier reporting 0 would resolve the failing alert)."""
+        if not self.side.loaded:
+            return None
         entries = list(self.receipts.pending.values())
         return len(entries), oldest_pending_seconds(entries, self.clock())
 
@@ -154,6 +165,7 @@ class Notifier:
             elif time.monotonic() - caught_up >= CATCH_UP_EVERY:
                 await self.side.catch_up()
                 caught_up = time.monotonic()
+            await self.replayer.run_due()
             await self.digests.run_due(consumer)
             written = write_stats(self.stats, self.settings.stats_file, unless=written)
 

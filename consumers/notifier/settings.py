@@ -33,11 +33,19 @@ class NotifierSettings(BaseSettings):
         description="Longest delay between two retries of a failing target (seconds): a pending "
         "delivery is retried at least this often, for as long as it takes.",
     )
+    failing_after_seconds: float = Field(
+        default=180.0,
+        gt=0,
+        description="Age of the oldest pending delivery past which the Prometheus alert "
+        "AduanNotificationsFailing fires (exported as aduan_notifications_failing_after_seconds; "
+        "the rule reads it). 180 s: about eight failed attempts in a row, well inside a "
+        "5-minute mail outage.",
+    )
     reminder_min_interval_hours: float = Field(
         default=24.0,
         ge=0,
-        description="Past the top level: at most one reminder per case in this many hours "
-        "(event time), however often the engine issues them.",
+        description="Past the top level: at most one reminder per case and agency in this many "
+        "hours (event time), however often the engine issues them.",
     )
     poll_ms: int = Field(default=200, ge=1, description="How long one fetch waits for events.")
     batch_max: int = Field(default=100, ge=1, description="Events per batch at most.")

@@ -61,6 +61,9 @@ class SideTopics:
         self.topics = topics
         self.receipts = receipts
         self.cases = cases
+        self.loaded = False
+        """Set once the receipts have been read to their end: until then the notifier does not
+        know what is pending (and must not report 0)."""
 
     async def load(self) -> None:
         """Assign every side partition and read it from the beginning to its end."""
@@ -71,6 +74,7 @@ class SideTopics:
         self.clients.follower.assign(side)
         await self.clients.follower.seek_to_beginning(*side)
         await self.catch_up()
+        self.loaded = True
 
     async def catch_up(self) -> None:
         """Read receipts and snapshots up to the end offsets as of now."""

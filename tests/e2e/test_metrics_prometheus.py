@@ -117,9 +117,11 @@ def rule_queries() -> Iterator[tuple[str, str, str]]:
 
 
 def without_condition(expr: str) -> str:
-    """The value an alert compares (``X > 3`` -> ``X``; ``X == 0 or absent(X)`` -> ``X``),
-    with a 6 h offset shortened to what this short test has seen."""
+    """The value an alert compares (``X > 3`` -> ``X``; ``X == 0 or absent(X)`` -> ``X``;
+    ``X > (threshold expression)`` -> ``X``), with a 6 h offset shortened to what this short test
+    has seen."""
     expr = expr.strip().split(" or absent(")[0]
+    expr = re.split(r"\s(?:==|!=|>=|<=|>|<)\s\(", expr)[0]
     expr = re.sub(r"\s*(==|!=|>=|<=|>|<)\s*[0-9.]+\s*$", "", expr)
     return re.sub(r"offset \d+[smhd]", "offset 1s", expr)
 

@@ -281,3 +281,51 @@ async def test_a_long_outage_rewrites_pending_records_before_the_topic_deletes_t
     rewritten = receipts(log)[written:]
     assert [r["outcome"] for r in rewritten] == ["pending", "pending"]  # the head and the other
     assert {r["recorded_at"] for r in rewritten} == {now[0].isoformat()}
+
+
+async def test_a_restarted_notifier_reports_no_pending_gauge_until_its_receipts_are_read(
+    log: MemoryLog, tmp_path: Path
+) -> None:
+    """A 0 before the receipts are read would resolve AduanNotificationsFailing mid-outage."""
+    first = await started(log, free_port(), tmp_path)  # the mail server is down
+    await first.handler.handle(event_record(log, escalation()))
+    assert gauges(first)["aduan_notifications_pending"] == 1
+
+    restarted = Notifier(
+        first.engine, first.settings, first.directory, first.policy, clients=MemoryClients.on(log)
+    )
+    assert gauges(restarted) == {}  # not known yet: not exported, not 0
+    await restarted.side.load()
+    assert gauges(restarted)["aduan_notifications_pending"] == 1
+    assert gauges(restarted)["aduan_notifications_oldest_pending_seconds"] >= 0
+
+
+async def test_a_replay_request_is_handled_once_by_the_notifier_and_not_after_a_restart(
+    log: MemoryLog, tmp_path: Path
+) -> None:
+    from consumers.notifier.pending import ReplayRequest, replay_record
+
+    sink = RefusingSink({KADIS})
+    controller = serve(sink, free_port())
+    try:
+        notifier = await started(log, controller.port, tmp_path)
+        record = event_record(log, escalation())
+        await notifier.handler.handle(record)
+        [dead] = log.on(DEADLETTER)
+        assert dict(dead.headers)["aduan.deadlettered_by"] == b"notifier"
+        sink.refused.clear()  # the fix
+        request = ReplayRequest("0@0", dead.key, dead.value, (EVENTS, 0, record.offset))
+        for _ in range(2):  # an operator asking twice
+            log.append(RECEIPTS, *encode_receipt(replay_record(request, datetime.now(UTC))))
+        await notifier.side.catch_up()
+        await notifier.replayer.run_due()
+        await notifier.replayer.run_due()
+        restarted = await started(log, controller.port, tmp_path)
+        assert restarted.receipts.replays == {}
+        await restarted.replayer.run_due()
+    finally:
+        controller.stop()
+    assert len(sink.messages) == 1
+    assert len(log.on(EVENTS)) == 1  # the event log untouched
+    outcomes = [r["outcome"] for r in receipts(log)]
+    assert outcomes == ["deadlettered", "replay", "replay", "delivered", "replayed"]
