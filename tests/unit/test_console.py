@@ -168,6 +168,9 @@ def test_the_verifier_works_a_case_through_the_forms(client: TestClient, env: Co
     queue = client.get("/console/antrean").text
     assert tracking in queue
     assert 'data-queue="verifikasi">(1)' in queue
+    poll = client.get("/console/antrean/tabel", headers={"HX-Request": "true"}).text
+    assert tracking in poll
+    assert 'data-queue="verifikasi" hx-swap-oob="true">(1)' in poll  # the tab's count, live
     assert actions_on(client, tracking) == [
         "CompleteFormalVerification",
         "RequestInformation",

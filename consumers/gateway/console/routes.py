@@ -155,13 +155,15 @@ def _queue_context(request: Request, gw: GatewayDep, session: Session) -> dict[s
 
 @console.get("/antrean")
 async def queue_page(request: Request, gw: GatewayDep, session: SessionDep) -> Response:
-    return render(request, "queue.html", _queue_context(request, gw, session), session=session)
+    context = {**_queue_context(request, gw, session), "fragment": False}
+    return render(request, "queue.html", context, session=session)
 
 
 @console.get("/antrean/tabel")
 async def queue_table(request: Request, gw: GatewayDep, session: SessionDep) -> Response:
-    """The queue's table alone: the page polls it (htmx) to stay current."""
-    context = _queue_context(request, gw, session)
+    """The queue's table alone, with the tabs' counts swapped out of band: the page polls it
+    (htmx) to stay current."""
+    context = {**_queue_context(request, gw, session), "fragment": True}
     return render(request, "_queue_table.html", context, session=session)
 
 
