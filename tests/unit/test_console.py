@@ -168,6 +168,9 @@ def test_the_verifier_works_a_case_through_the_forms(client: TestClient, env: Co
     queue = client.get("/console/antrean").text
     assert tracking in queue
     assert 'data-queue="verifikasi">(1)' in queue
+    poll = client.get("/console/antrean/tabel", headers={"HX-Request": "true"}).text
+    assert tracking in poll
+    assert 'data-queue="verifikasi" hx-swap-oob="true">(1)' in poll  # the tab's count, live
     assert actions_on(client, tracking) == [
         "CompleteFormalVerification",
         "RequestInformation",
@@ -281,3 +284,28 @@ def test_tracking_page_shows_no_reporter_and_nothing_of_a_confidential_case(
     assert "Perihal" not in hidden
     assert client.get("/lacak/", params={"nomor": "ADU-AAAA-BBBB-CCCC"}).status_code == 404
     assert client.get("/lacak/", params={"nomor": "bukan"}).status_code == 404
+
+
+def test_attachments_download_only_for_those_who_may_open_the_case(
+    client: TestClient, env: ConsoleEnv
+) -> None:
+    photo = b"\xff\xd8\xff\xe0" + b"JPEGDATA" * 100
+    answer = client.post(
+        "/v1/intake/web/multipart",
+        data={"submission_id": "mp-1", "text": "Drainase tersumbat", "agency_hint": "DINKES"},
+        files=[("attachments", ("foto jalan.jpg", photo, "image/jpeg"))],
+        headers=KEY,
+    )
+    assert answer.status_code == 202, answer.text
+    env.engine()
+    tracking = answer.json()["tracking_number"]
+    login(client, OperatorRole.VERIFIER)
+    page = client.get(f"/console/kasus/{tracking}").text
+    assert f'href="/console/kasus/{tracking}/lampiran/0"' in page
+    download = client.get(f"/console/kasus/{tracking}/lampiran/0")
+    assert download.status_code == 200
+    assert download.content == photo
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert client.get(f"/console/kasus/{tracking}/lampiran/1").status_code == 404
+    login(client, OperatorRole.AGENCY_OFFICER)  # PUPR; the case is at the triage desk
+    assert client.get(f"/console/kasus/{tracking}/lampiran/0").status_code == 403

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from consumers.gateway.commanding import send_command
 from consumers.gateway.console.actions import available_actions, payload_from_form
 from consumers.gateway.console.pages import (
+    SECURITY_HEADERS,
     ConsoleRefusal,
     check_csrf,
     render,
@@ -153,13 +155,15 @@ def _queue_context(request: Request, gw: GatewayDep, session: Session) -> dict[s
 
 @console.get("/antrean")
 async def queue_page(request: Request, gw: GatewayDep, session: SessionDep) -> Response:
-    return render(request, "queue.html", _queue_context(request, gw, session), session=session)
+    context = {**_queue_context(request, gw, session), "fragment": False}
+    return render(request, "queue.html", context, session=session)
 
 
 @console.get("/antrean/tabel")
 async def queue_table(request: Request, gw: GatewayDep, session: SessionDep) -> Response:
-    """The queue's table alone: the page polls it (htmx) to stay current."""
-    context = _queue_context(request, gw, session)
+    """The queue's table alone, with the tabs' counts swapped out of band: the page polls it
+    (htmx) to stay current."""
+    context = {**_queue_context(request, gw, session), "fragment": True}
     return render(request, "_queue_table.html", context, session=session)
 
 
@@ -268,3 +272,27 @@ def _case_error(
 ) -> Response:
     context.update(sent=None, error=error)
     return render(request, "case.html", context, status, session=session)
+
+
+@console.get("/kasus/{case_id}/lampiran/{index}")
+async def attachment(
+    request: Request, gw: GatewayDep, session: SessionDep, case_id: str, index: int
+) -> Response:
+    """An attachment of the case from the gateway's store, to whoever may open the case. Always
+    a download (never rendered inline: an uploaded HTML file must not run on this origin)."""
+    case_id = _tracking(case_id)
+    context = _case_context(gw, session, case_id)
+    attachments = context["view"]["attachments"] if context else []
+    if not 0 <= index < len(attachments):
+        raise ConsoleRefusal(404, "Lampiran tidak ditemukan.")
+    chosen = attachments[index]
+    try:
+        data = gw.store.open_uri(chosen["uri"])
+    except KeyError:
+        raise ConsoleRefusal(404, "Berkas lampiran tidak ada di penyimpanan gateway.") from None
+    name = quote(chosen.get("name") or f"lampiran-{index + 1}")
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+    }
+    return Response(data, media_type="application/octet-stream", headers=headers)
