@@ -59,6 +59,7 @@ __all__ = [
     "FormalVerificationCompleted",
     "InformationProvided",
     "InformationProvidedPayload",
+    "InformationRequestLapsed",
     "InformationRequested",
     "InformationRequestedPayload",
     "ReferralAccepted",
@@ -351,6 +352,14 @@ class WithdrawnForMissingInformation(EventBase):
     payload: TimerClosurePayload
 
 
+class InformationRequestLapsed(EventBase):
+    """The reporter did not answer the agency's question by its deadline: the case stays with
+    the agency and its stage clock resumes at that deadline."""
+
+    type: Literal["InformationRequestLapsed"] = "InformationRequestLapsed"
+    payload: TimerClosurePayload
+
+
 RejectionCode = Literal[
     "unknown_case", "not_allowed_in_state", "guard_failed", "forbidden", "command_limit"
 ]
@@ -397,6 +406,7 @@ Event = Annotated[
     | SlaBreached
     | ClosedForReporterSilence
     | WithdrawnForMissingInformation
+    | InformationRequestLapsed
     | CommandRejected,
     Field(discriminator="type"),
 ]
@@ -427,6 +437,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         SlaBreached,
         ClosedForReporterSilence,
         WithdrawnForMissingInformation,
+        InformationRequestLapsed,
         CommandRejected,
     )
 }

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from workflow.policy import Policy
-from workflow.sla import deadline
+from workflow.sla import Stage, deadline
 
 __all__ = ["Moment", "Rendered", "Texts", "load_texts", "moment_of"]
 
@@ -34,7 +34,10 @@ _SIMPLE_KINDS = {
     "ClosedForReporterSilence": "closed_silence",
     "ComplaintWithdrawn": "withdrawn",
     "WithdrawnForMissingInformation": "withdrawn_no_information",
+    "InformationRequestLapsed": "information_lapsed",
 }
+#: Stages an agency runs: a question asked while one is paused is the agency's question.
+_AGENCY_STAGES = frozenset({Stage.FOLLOW_UP_PLAN, Stage.RESOLUTION})
 #: Kinds after which the case is over (the contact's tombstone clock starts).
 FINAL_KINDS = frozenset(
     {"rejected", "closed_confirmed", "closed_silence", "withdrawn", "withdrawn_no_information"}
@@ -79,8 +82,13 @@ def moment_of(event: Any, policy: Policy) -> Moment | None:
     payload = event.payload
     facts: dict[str, Any] = {}
     if event.type == "InformationRequested":
-        kind = "information_requested"
+        # Asked while an agency's clock is paused: the agency goes on without an answer.
+        paused = payload.timers.clock
+        by_agency = paused is not None and paused.stage in _AGENCY_STAGES
+        kind = "information_requested_agency" if by_agency else "information_requested"
         facts = {"question": payload.question, "deadline": payload.timers.reporter_due_at}
+        if by_agency:
+            facts["agency"] = _agency_name(policy, payload.actor.agency)
     elif event.type in ("CaseReferred", "AgencyReassigned"):
         kind = "referred"
         clock = payload.timers.clock

@@ -39,7 +39,11 @@ __all__ = ["ReporterService", "messages_counter"]
 
 _REPORTER_ACTIONS = frozenset({"InformationProvided", "ResolutionConfirmed", "ResolutionDisputed"})
 #: What a case waits for from the reporter after a moment of this kind (absent: nothing).
-_WAITING_AFTER = {"information_requested": "information", "resolved": "confirmation"}
+_WAITING_AFTER = {
+    "information_requested": "information",
+    "information_requested_agency": "information",
+    "resolved": "confirmation",
+}
 
 
 def messages_counter(registry: CollectorRegistry) -> Counter:

@@ -7,7 +7,12 @@ from typing import Any
 
 from consumers.reporter.messages import load_texts, moment_of
 from tests.e2e import builders as b
-from workflow.commands import RejectComplaint, RejectPayload
+from workflow.commands import (
+    RejectComplaint,
+    RejectPayload,
+    RequestInformation,
+    RequestInformationPayload,
+)
 from workflow.core import Workflow
 from workflow.enums import RejectionReason
 from workflow.policy import load_policy
@@ -106,3 +111,41 @@ def test_whatsapp_template_parameters_follow_the_declared_order() -> None:
     rendered = TEXTS.render(moment)
     assert rendered.template == "aduan_diterima"
     assert rendered.params == (complaint.derived_case_id,)
+
+
+def test_an_agency_question_tells_the_reporter_the_clock_waits_and_the_case_goes_on() -> None:
+    complaint = b.complaint("m-r3", T0)
+    cid = complaint.derived_case_id
+    at = [T0 + timedelta(hours=h) for h in range(1, 6)]
+    question = RequestInformation(
+        event_id=b.new_id(),
+        occurred_at=at[3],
+        case_id=cid,
+        payload=RequestInformationPayload(actor=b.agency_actor("DINKES"), question="Jam berapa?"),
+    )
+    events = run(complaint, b.formal(cid, at[0]), b.material(cid, at[1]), b.accept(cid, at[2]))
+    events += run_on(events, question)
+    said = messages(events)
+    body = said["information_requested_agency"]
+    assert '"Jam berapa?"' in body
+    assert "paling lambat" in body
+    assert "dihentikan sementara" in body
+    assert "dicabut" not in body
+    assert "information_requested" not in said  # not the verifier's "withdrawn" warning
+    due = events[-1].payload.timers.reporter_due_at
+    lapsed = run_on(events, WORKFLOW.timer_message(replay(events), due))
+    assert [e.type for e in lapsed] == ["InformationRequestLapsed"]
+    assert "dilanjutkan" in messages(lapsed)["information_lapsed"]
+
+
+WORKFLOW = Workflow(POLICY)
+
+
+def replay(events: list[Any]) -> Any:
+    return WORKFLOW.replay(events)
+
+
+def run_on(events: list[Any], message: Any) -> list[Any]:
+    """The events ``message`` causes on the case ``events`` built."""
+    _, produced = WORKFLOW.handle(replay(events), message, message.occurred_at)
+    return produced
