@@ -66,6 +66,8 @@ __all__ = [
     "ReferralReturned",
     "ReferralReturnedPayload",
     "RejectionCode",
+    "ReporterReminderIssued",
+    "ReporterReminderPayload",
     "ResolutionConfirmed",
     "ResolutionDisputed",
     "ResolutionDisputedPayload",
@@ -360,6 +362,20 @@ class InformationRequestLapsed(EventBase):
     payload: TimerClosurePayload
 
 
+class ReporterReminderPayload(FrozenModel):
+    stage: Stage
+    """``reporter_information`` (a question) or ``reporter_confirmation`` (a resolution)."""
+    deadline: AwareDatetime
+    timers: Timers
+
+
+class ReporterReminderIssued(EventBase):
+    """The reporter's time to answer is nearly over: remind them once (reporter messaging)."""
+
+    type: Literal["ReporterReminderIssued"] = "ReporterReminderIssued"
+    payload: ReporterReminderPayload
+
+
 RejectionCode = Literal[
     "unknown_case", "not_allowed_in_state", "guard_failed", "forbidden", "command_limit"
 ]
@@ -407,6 +423,7 @@ Event = Annotated[
     | ClosedForReporterSilence
     | WithdrawnForMissingInformation
     | InformationRequestLapsed
+    | ReporterReminderIssued
     | CommandRejected,
     Field(discriminator="type"),
 ]
@@ -438,6 +455,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         ClosedForReporterSilence,
         WithdrawnForMissingInformation,
         InformationRequestLapsed,
+        ReporterReminderIssued,
         CommandRejected,
     )
 }

@@ -92,6 +92,7 @@ _TIMER_EFFECTS = frozenset(
         "ClosedForReporterSilence",
         "WithdrawnForMissingInformation",
         "InformationRequestLapsed",
+        "ReporterReminderIssued",
     }
 )
 """Events only the SLA timer causes (with the automatic ``CaseEscalated``). A timer event missing
@@ -108,7 +109,12 @@ def earliest(timers: Timers) -> datetime | None:
     """The first instant the SLA timer must look at a case with ``timers`` (None: never)."""
     instants = [
         t
-        for t in (timers.clock_next_at, timers.reporter_due_at, timers.escalation_due_at)
+        for t in (
+            timers.clock_next_at,
+            timers.reporter_due_at,
+            timers.escalation_due_at,
+            timers.reporter_remind_at,
+        )
         if t is not None
     ]
     return min(instants) if instants else None
@@ -238,5 +244,6 @@ _APPLIERS: dict[str, Callable[[Case, Any], dict[str, Any]]] = {
     "ClosedForReporterSilence": _apply_timers,
     "WithdrawnForMissingInformation": _apply_timers,
     "InformationRequestLapsed": _apply_timers,
+    "ReporterReminderIssued": _apply_timers,
     "CommandRejected": _no_change,
 }

@@ -1,7 +1,8 @@
 """The SLA timer's decisions: what a ``TimerFired`` causes on a case at ``now``.
 
 In order: the reporter's deadline passing ends the case (in verification or on a resolution)
-or, for the agency's question, resumes the agency's stage clock at that deadline; then each
+or, for the agency's question, resumes the agency's stage clock at that deadline; the reporter
+is reminded once when their reminder instant passed (`workflow.waiting`); then each
 newly reached warning threshold of the running stage clock raises a warning and reaching 100%
 breaches it (and alerts the next escalation level, or reminds the top); then every passed
 escalation deadline alerts the next level, or reminds the top level once and schedules the next
@@ -28,6 +29,8 @@ from workflow.events import (
     EscalationReminderIssued,
     EscalationReminderPayload,
     InformationRequestLapsed,
+    ReporterReminderIssued,
+    ReporterReminderPayload,
     SlaBreached,
     SlaBreachedPayload,
     SlaWarningPayload,
@@ -77,6 +80,10 @@ def on_timer(dep: Deployment, case: Case, m: TimerFired, now: datetime) -> list[
         # The stage clock runs again from the reporter's deadline: go on with that case.
         emit(InformationRequestLapsed, lapsed)
         case = replace_model(case, {"timers": lapsed.timers})
+    reminder = _reporter_reminder(case, now)
+    if reminder is not None:
+        emit(ReporterReminderIssued, reminder)
+        case = replace_model(case, {"timers": reminder.timers})
     clock = case.timers.clock
     agency, level = ladder_position(case, clock.stage if clock is not None else None)
     emit.agency = agency
@@ -131,6 +138,21 @@ def _agency_question_lapsed(
         return None
     payload: TimerClosurePayload = new_model(
         TimerClosurePayload, deadline=due_by, timers=resumed_timers(dep, case, due_by)
+    )
+    return payload
+
+
+def _reporter_reminder(case: Case, now: datetime) -> ReporterReminderPayload | None:
+    """The one reminder before the reporter's deadline, once its instant passed."""
+    timers = case.timers
+    remind_at, waiting = timers.reporter_remind_at, timers.reporter_clock
+    if remind_at is None or now < remind_at or waiting is None or timers.reporter_due_at is None:
+        return None
+    payload: ReporterReminderPayload = new_model(
+        ReporterReminderPayload,
+        stage=waiting.stage,
+        deadline=timers.reporter_due_at,
+        timers=replace_model(timers, {"reporter_remind_at": None}),
     )
     return payload
 

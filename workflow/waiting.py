@@ -6,12 +6,20 @@ resolution) or for the confirmation of a resolution. While it waits the stage cl
 (its spent time kept) and no escalation is pending; when the answer comes, or an agency's
 question lapses at the reporter's deadline, the stage clock resumes in its owner's calendar, so
 its deadline moves by exactly the working time the case waited.
+
+The reporter is reminded once before their deadline (``reporter_remind_at``, a fraction of their
+time: `SlaPolicy.reporter_reminder_at`). The core emits the reminder through the SLA timer rather
+than letting reporter messaging schedule it: the deadline is the core's (computed in the owner's
+calendar), the timer path is already durable (the wake-up index) and idempotent by due time
+(``timer_mark``), an answer or a closure cancels it in the same event that ends the wait, and
+the reminder is on the audit trail; messaging only words it, once per (case, moment, channel).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from workflow.calendar import WorkingCalendar
 from workflow.case import Case
 from workflow.deployment import Deployment
 from workflow.escalation_state import ladder_position
@@ -22,6 +30,7 @@ from workflow.sla import (
     Stage,
     deadline,
     deadline_for,
+    instant_at_fraction,
     pause_clock,
     resume_clock,
     start_clock,
@@ -29,6 +38,9 @@ from workflow.sla import (
 from workflow.values import NO_TIMERS, Timers
 
 __all__ = ["resumed_timers", "wait_on_reporter", "waits_for_information"]
+
+_OFFICE_SEARCH_DAYS = 32
+"""How far ahead to look for office hours (a long holiday stretch, e.g. around Lebaran)."""
 
 
 def waits_for_information(case: Case) -> bool:
@@ -54,8 +66,25 @@ def wait_on_reporter(
         reporter_clock=waiting,
         reporter_due_at=deadline(waiting, cal),
         escalation_due_at=None,
+        reporter_remind_at=_reminder_instant(dep, waiting, cal),
     )
     return timers
+
+
+def _reminder_instant(dep: Deployment, waiting: SlaClock, cal: WorkingCalendar) -> datetime | None:
+    """When the reporter is reminded: the policy's fraction of their time, moved into office
+    hours (a calendar-day clock would remind at night), unless that passes the deadline."""
+    at = instant_at_fraction(waiting, dep.policy.sla.reporter_reminder_at, cal)
+    due = deadline(waiting, cal)
+    if at is None or due is None:
+        return None
+    day = cal.local_date(at)
+    for offset in range(_OFFICE_SEARCH_DAYS):
+        interval = cal.office_interval(day + timedelta(days=offset))
+        if interval is not None and at < interval[1]:
+            moved = max(at, interval[0])
+            return moved if moved < due else at
+    return at
 
 
 def resumed_timers(dep: Deployment, case: Case, at: datetime) -> Timers:

@@ -104,6 +104,10 @@ def moment_of(event: Any, policy: Policy) -> Moment | None:
             "resolution": payload.resolution_text,
             "until": payload.timers.reporter_due_at or payload.reopen_until,
         }
+    elif event.type == "ReporterReminderIssued":
+        waits_for = "information" if payload.stage is Stage.REPORTER_INFORMATION else "confirmation"
+        kind = f"reminder_{waits_for}"
+        facts = {"deadline": payload.deadline}
     elif event.type == "ComplaintRejected":
         kind = "rejected"
         facts = {"reason_code": str(payload.reason)}

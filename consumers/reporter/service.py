@@ -43,6 +43,8 @@ _WAITING_AFTER = {
     "information_requested": "information",
     "information_requested_agency": "information",
     "resolved": "confirmation",
+    "reminder_information": "information",
+    "reminder_confirmation": "confirmation",
 }
 
 

@@ -56,7 +56,7 @@ def test_agency_question_pauses_its_clock_until_the_answer(state: CaseState, sta
     assert waiting is not None
     assert waiting.stage is Stage.REPORTER_INFORMATION
     assert d.c.timers.escalation_due_at is None
-    assert d.c.wake_at == d.c.timers.reporter_due_at  # no warning or breach while paused
+    assert d.c.wake_at == d.c.timers.reporter_remind_at  # no warning or breach while paused
     left = _remaining(d, before, asked_at)
     assert left == _remaining(d, before, asked_at + timedelta(days=4))  # paused: time stands
 
@@ -79,6 +79,7 @@ def test_unanswered_agency_question_lapses_and_the_clock_resumes_at_the_deadline
     due = d.c.timers.reporter_due_at
     assert due is not None
     assert due - d.now >= timedelta(days=30)
+    assert [e.type for e in d.tick()] == ["ReporterReminderIssued"]
     assert d.tick(due - timedelta(seconds=1)) == []
     d.tick(due + HOUR)  # the timer may fire late: the clock still resumes at the deadline
     assert d.types()[0] == "InformationRequestLapsed"
@@ -147,5 +148,5 @@ def test_verification_question_still_awaits_information_and_withdraws() -> None:
     d = Driver().to("CompleteFormalVerification")
     d.send("RequestInformation", after=HOUR)
     assert d.c.state is CaseState.AWAITING_INFORMATION
-    d.tick()
+    d.tick(d.c.timers.reporter_due_at)
     assert d.types() == ["WithdrawnForMissingInformation"]
