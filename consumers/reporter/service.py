@@ -31,7 +31,7 @@ from consumers.reporter.clients import ReporterClients
 from consumers.reporter.contacts import Contact, ContactBook, ended_record, waiting_record
 from consumers.reporter.delivery import Attempted, RecipientPacer, channel_for, send_with_retries
 from consumers.reporter.inbound import InboundHandler
-from consumers.reporter.messages import FINAL_KINDS, Moment, Rendered, Texts, moment_of
+from consumers.reporter.messages import FINAL_KINDS, Moment, Texts, moment_of
 from consumers.reporter.pending import PendingBook, PendingMessage
 from consumers.reporter.retrier import Retrier
 from consumers.reporter.settings import ReporterSettings
@@ -204,10 +204,9 @@ class ReporterService:
         key = f"answer|{message.event_id}|{channel}"
         if address is None or channel not in self.senders or key in self.handled:
             return
-        body = self.texts.reply(name, case_id, message.payload.language)
-        rendered = Rendered(f"Pengaduan {case_id}".strip(), body, "aduan_jawaban", (body,))
+        rendered = self.texts.reply(name, case_id, message.payload.language)
         now = message.payload.received_at
-        outgoing = Outgoing(address, rendered, message.payload.language, now, now, case_id)
+        outgoing = Outgoing(address, rendered, rendered.language, now, now, case_id)
         result = await send_with_retries(self.senders[channel], outgoing, self.settings.retry)
         await self._receipt(key, case_id, "answer", message.event_id, channel, result)
         self.messages.labels(channel, "answer", "delivered" if result.delivered else "failed").inc()
@@ -218,7 +217,7 @@ class ReporterService:
         outgoing = Outgoing(
             address=address,
             rendered=rendered,
-            language=contact.language,
+            language=rendered.language,
             last_inbound_at=max(inbound) if contact.channel == "whatsapp" and inbound else None,
             now=moment.occurred_at,
             case_id=moment.case_id,
@@ -235,7 +234,7 @@ class ReporterService:
             next_at=now + timedelta(seconds=self.pacer.wait_for(address)),
             last_error="",
             rendered=rendered,
-            language=contact.language,
+            language=rendered.language,
             last_inbound_at=outgoing.last_inbound_at,
         )
         if self.pending.queued(moment.case_id, channel) or later.next_at > now:
