@@ -100,8 +100,11 @@ class Retrier:
         """One try of ``entry``; True when it is settled (the next of its queue may go)."""
         contact = self.contacts.contact(entry.case_id)
         route = channel_for(contact, self.senders) if contact is not None else None
-        if route is None or route[0] != entry.channel or entry.case_id in self.contacts.opted_out:
-            await self._settle(entry, Attempted(False, entry.attempts, reason="no contact now"))
+        gone = "opted out" if entry.case_id in self.contacts.opted_out else None
+        if route is None or route[0] != entry.channel:
+            gone = "no contact on this channel any more (e.g. tombstoned)"
+        if gone is not None or route is None:
+            await self._settle(entry, Attempted(False, entry.attempts, reason=gone or ""))
             return True
         address, now = route[1], self.clock()
         wait = self.pacer.wait_for(address)

@@ -239,7 +239,8 @@ class ReporterService:
         )
         if self.pending.queued(moment.case_id, channel) or later.next_at > now:
             # Behind its case's earlier message, or its recipient is over the rate limit.
-            await self._write_pending(replace(later, last_error="queued or rate-limited"))
+            queued = replace(later, last_error="queued or rate-limited")
+            await self._write_pending(queued, first=True)
             return
         result = await send_with_retries(self.senders[channel], outgoing, self.settings.retry)
         if result.delivered:  # the rate limit counts messages the reporter got
@@ -247,17 +248,18 @@ class ReporterService:
         if not result.delivered and not result.permanent:
             retry_at = self.settings.schedule.next_at(self.clock(), result.attempts)
             failed = replace(later, attempts=result.attempts, last_error=result.reason)
-            await self._write_pending(replace(failed, next_at=retry_at))
+            await self._write_pending(replace(failed, next_at=retry_at), first=True)
             return
         await self._settle(later, result)
 
-    async def _write_pending(self, entry: PendingMessage) -> None:
-        """Record ``entry`` as pending (no address in it): the retrier sends it later."""
+    async def _write_pending(self, entry: PendingMessage, *, first: bool = False) -> None:
+        """Record ``entry`` as pending (no address in it): the retrier sends it later;
+        ``first``: it has just started to wait (counted once as ``pending``)."""
         value = json.dumps(entry.record(self.clock()), separators=(",", ":")).encode()
         await self.clients.send(self.topics.receipts, entry.key.encode(), value)
         self.handled.add(entry.key)
         self.pending.put(entry)
-        if entry.attempts <= 1:  # counted once, when it first waits
+        if first:
             self.messages.labels(entry.channel, entry.kind, "pending").inc()
 
     async def _settle(self, entry: PendingMessage, result: Attempted) -> None:
