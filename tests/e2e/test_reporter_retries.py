@@ -131,8 +131,13 @@ async def _rate_limit(engine: EngineHarness, providers: ProviderServer, mail: Ma
     reporters = Reporters(engine, providers, mail)
     reporters.settings = reporters.settings.model_copy(update={"per_recipient_per_hour": 1})
     publish_case(engine, "sms-r2", busy, b.formal, b.request_information)
-    publish_case(engine, "sms-r3", other)
     service = await reporters.start()
+
+    async def busy_told_once() -> bool:
+        return len(sms_to(providers, busy)) == 1
+
+    await until(busy_told_once, "the first message to the busy reporter", limit=90)
+    publish_case(engine, "sms-r3", other)  # while the busy reporter's second message must wait
 
     async def other_told() -> bool:
         return len(sms_to(providers, other)) == 1
