@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.tools import require_tool
@@ -15,8 +16,16 @@ from tests.unit.test_deploy_containers import ROOT, compose_config
 VOTERS = "1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"
 
 
-def test_the_reporter_service_runs_waits_for_the_topics_and_is_scraped() -> None:
-    services = compose_config()["services"]
+@pytest.fixture(scope="module")
+def default() -> dict[str, Any]:
+    """`docker-compose config` without any environment (one run for the module)."""
+    return compose_config()
+
+
+def test_the_reporter_service_runs_waits_for_the_topics_and_is_scraped(
+    default: dict[str, Any],
+) -> None:
+    services = default["services"]
     reporter = services["reporter"]
     assert reporter["command"] == ["reporter"]
     assert reporter["depends_on"]["topics"]["condition"] == "service_completed_successfully"
@@ -60,9 +69,9 @@ def test_the_cluster_profile_is_a_three_voter_kraft_quorum() -> None:
         assert not any(d.startswith("kafka") for d in node.get("depends_on") or {}), name
 
 
-def _rendered_alertmanager_config(tmp_path: Path, env: dict[str, str]) -> dict[str, Any]:
+def _rendered_alertmanager_config(tmp_path: Path, config: dict[str, Any]) -> dict[str, Any]:
     """Run the compose entrypoint's rewrite (not the exec) on the committed config."""
-    service = compose_config(env=env)["services"]["alertmanager"]
+    service = config["services"]["alertmanager"]
     assert service["entrypoint"] == ["/bin/sh", "-c"]
     # `config` keeps compose's $$ escape; the container's shell gets a single $
     script = service["command"][0].split(" && exec ")[0].replace("$$", "$")
@@ -84,15 +93,16 @@ def _rendered_alertmanager_config(tmp_path: Path, env: dict[str, str]) -> dict[s
     return config
 
 
-def test_alertmanager_mails_the_compose_sink_not_its_own_loopback(tmp_path: Path) -> None:
-    config = _rendered_alertmanager_config(tmp_path, {})
+def test_alertmanager_mails_the_compose_sink_not_its_own_loopback(
+    tmp_path: Path, default: dict[str, Any]
+) -> None:
+    config = _rendered_alertmanager_config(tmp_path, default)
     assert config["global"]["smtp_smarthost"] == "notifier:2525"
     committed = yaml.safe_load((ROOT / "deploy/alertmanager/alertmanager.yml").read_text())
     assert config["receivers"] == committed["receivers"]  # only the smarthost changed
 
 
 def test_alertmanager_mail_host_is_set_by_the_environment(tmp_path: Path) -> None:
-    config = _rendered_alertmanager_config(
-        tmp_path, {"ADUAN_ALERTMANAGER_SMARTHOST": "mail.malukutengahkab.go.id:587"}
-    )
+    env = {"ADUAN_ALERTMANAGER_SMARTHOST": "mail.malukutengahkab.go.id:587"}
+    config = _rendered_alertmanager_config(tmp_path, compose_config(env=env))
     assert config["global"]["smtp_smarthost"] == "mail.malukutengahkab.go.id:587"
