@@ -4,7 +4,10 @@ States follow DOMAIN.md (SP4N-LAPOR! and Ombudsman practice): a complaint is *re
 through formal and material *verifying* (possibly *awaiting_information* from the reporter), is
 *verified* and *referred* (disposisi) to an agency, which works on it (*in_progress*) until it is
 *resolved*; the reporter confirms (*closed*) or disputes it (back to *in_progress*). *rejected*
-and *withdrawn* are the other final states.
+and *withdrawn* are the other final states. The agency too may ask the reporter (in *referred* or
+*in_progress*): the state stays, and whether the case waits on the reporter is its reporter
+clock (as for a resolution's confirmation), not another state, so the agency's commands stay
+allowed while it waits.
 
 Why the escalation level is an orthogonal attribute and not nested states: escalation can happen
 in every working state (verification escalates at the triage desk, referral and resolution at the
@@ -104,6 +107,10 @@ GUARDS: dict[str, str] = {
     "below_top_level": "the case is already at the top escalation level",
     "not_taken_over": "the case is already taken over by an officer",
     "taken_over": "the case is not taken over by an officer",
+    "verification_actor": "only a verifier or an officer asks the reporter during verification",
+    "agency_actor": "only the agency or an officer asks the reporter during the agency's work",
+    "not_waiting_on_reporter": "the case already waits on the reporter's answer",
+    "waiting_on_reporter": "the case does not wait on the reporter's answer",
 }
 """Guard name -> what it requires (the text of a ``guard_failed`` rejection)."""
 
@@ -113,9 +120,26 @@ diagram lists them in a note instead of drawing a loop on every state."""
 
 TRANSITIONS: tuple[TransitionSpec, ...] = (
     TransitionSpec("complete_formal_verification", (S.RECEIVED,), S.VERIFYING),
-    TransitionSpec("request_information", (S.RECEIVED, S.VERIFYING), S.AWAITING_INFORMATION),
+    TransitionSpec(
+        "request_information",
+        (S.RECEIVED, S.VERIFYING),
+        S.AWAITING_INFORMATION,
+        ("verification_actor",),
+    ),
     TransitionSpec("provide_information", (S.AWAITING_INFORMATION,), S.VERIFYING),
     TransitionSpec("information_timeout", (S.AWAITING_INFORMATION,), S.WITHDRAWN),
+    # The agency asks the reporter during follow-up or resolution: the state stays, the stage
+    # clock pauses until the answer or the reporter's deadline (then the agency goes on).
+    TransitionSpec(
+        "request_information",
+        (S.REFERRED, S.IN_PROGRESS),
+        None,
+        ("agency_actor", "responsible_agency", "not_waiting_on_reporter"),
+    ),
+    TransitionSpec(
+        "provide_information", (S.REFERRED, S.IN_PROGRESS), None, ("waiting_on_reporter",)
+    ),
+    TransitionSpec("information_lapsed", (S.REFERRED, S.IN_PROGRESS), None),
     TransitionSpec("complete_material_verification", (S.VERIFYING,), S.VERIFIED, ("known_agency",)),
     TransitionSpec("refer", (S.VERIFIED,), S.REFERRED, ("has_agency",)),
     TransitionSpec(
@@ -152,7 +176,8 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
     TransitionSpec("refer_back", NON_FINAL, None, ("taken_over",)),
 )
 """The lifecycle. Triggers are the snake_case names the commands declare (``Command.trigger``);
-``refer``, ``information_timeout`` and ``silence_timeout`` are fired by the core itself."""
+``refer``, ``information_timeout``, ``information_lapsed`` and ``silence_timeout`` are fired by the
+core itself."""
 
 
 class Lifecycle:

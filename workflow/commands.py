@@ -112,12 +112,13 @@ class RequestInformationPayload(ActorPayload):
 
 
 class RequestInformation(CommandBase):
-    """Verifier: ask the reporter for missing information (pauses the verification clock)."""
+    """Verifier, or the agency during follow-up and resolution: ask the reporter for missing
+    information (pauses the running stage clock until the answer or the reporter's deadline)."""
 
     type: Literal["RequestInformation"] = "RequestInformation"
     payload: RequestInformationPayload
     trigger: ClassVar[str] = "request_information"
-    roles: ClassVar[frozenset[ActorRole]] = _VERIFIERS
+    roles: ClassVar[frozenset[ActorRole]] = _STAFF
 
 
 class RejectPayload(ActorPayload):
@@ -140,7 +141,7 @@ class ProvideInformationPayload(ActorPayload):
 
 
 class ProvideInformation(CommandBase):
-    """Reporter: supply the requested information (resumes the verification clock)."""
+    """Reporter: supply the requested information (resumes the paused stage clock)."""
 
     type: Literal["ProvideInformation"] = "ProvideInformation"
     payload: ProvideInformationPayload

@@ -59,23 +59,19 @@ from workflow.opening import open_case
 from workflow.responsibility import responsible_agency
 from workflow.sla import (
     ComplaintClass,
-    SlaClock,
-    SlaTarget,
     Stage,
-    deadline,
     deadline_for,
-    pause_clock,
     reopen_clock,
-    resume_clock,
-    start_clock,
 )
 from workflow.sla_timer import on_timer
-from workflow.values import NO_TIMERS, Timers
+from workflow.values import NO_TIMERS
+from workflow.waiting import resumed_timers, wait_on_reporter
 
 __all__ = ["Message", "decide"]
 
 Message = ComplaintSubmitted | Command
 Handler = Callable[[Deployment, Case, Any, datetime], list[Any]]
+_AGENCY_STATES = frozenset({CaseState.REFERRED, CaseState.IN_PROGRESS})
 
 
 class _Rejection(Exception):
@@ -178,41 +174,6 @@ def _referred(
     return new_event(CaseReferred, case.case_id, m, index, now, case.correlation_id, payload)
 
 
-def _wait_on_reporter(
-    dep: Deployment, case: Case, stage: Stage, target: SlaTarget, agency: str, now: datetime
-) -> Timers:
-    """Timers while the case waits on the reporter: the stage clock paused (its time kept),
-    the reporter's own clock running in ``agency``'s calendar, no escalation pending."""
-    clock = case.timers.clock
-    if clock is not None:
-        clock = pause_clock(clock, now, dep.stage_calendar(case, clock.stage))
-    cal = dep.calendar(agency)
-    waiting = start_clock(stage, target, now, cal)
-    timers: Timers = new_model(
-        Timers,
-        clock=clock,
-        clock_next_at=None,
-        reporter_clock=waiting,
-        reporter_due_at=deadline(waiting, cal),
-        escalation_due_at=None,
-    )
-    return timers
-
-
-def _escalation_restart(
-    dep: Deployment, case: Case, clock: SlaClock | None, now: datetime
-) -> datetime | None:
-    """After a paused stage resumes: a breached, escalated case gets its current level's
-    deadline again from ``now`` (no instant escalation)."""
-    if clock is None or not clock.breached:
-        return None
-    _, level = ladder_position(case, clock.stage)
-    if level == 0:
-        return None
-    after = dep.stage_ladder(case, clock.stage).deadline_after(level)
-    return deadline_for(after, now, dep.stage_calendar(case, clock.stage))
-
-
 # -- verification ------------------------------------------------------------------------------
 
 
@@ -245,7 +206,9 @@ def _material(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
 def _request_information(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
     stage = Stage.REPORTER_INFORMATION
     target = dep.policy.sla.reporter_information
-    timers = _wait_on_reporter(dep, case, stage, target, responsible_agency(case, stage), now)
+    # Asked in verification: the triage desk's calendar; asked by the agency: the agency's.
+    asker = None if case.state in _AGENCY_STATES else stage
+    timers = wait_on_reporter(dep, case, stage, target, responsible_agency(case, asker), now)
     payload = new_model(
         InformationRequestedPayload,
         actor=m.payload.actor,
@@ -256,14 +219,7 @@ def _request_information(dep: Deployment, case: Case, m: Any, now: datetime) -> 
 
 
 def _provide_information(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
-    clock = case.timers.clock
-    timers = NO_TIMERS
-    if clock is not None:
-        cal = dep.stage_calendar(case, clock.stage)
-        timers = dep.running(resume_clock(clock, now, cal), cal)
-        due = _escalation_restart(dep, case, clock, now)
-        if due is not None:
-            timers = replace_model(timers, {"escalation_due_at": due})
+    timers = resumed_timers(dep, case, now)
     payload = new_model(
         InformationProvidedPayload,
         actor=m.payload.actor,
@@ -336,7 +292,7 @@ def _post_plan(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
 def _resolve(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
     stage = Stage.REPORTER_CONFIRMATION
     target = dep.policy.sla.reporter_confirmation
-    timers = _wait_on_reporter(dep, case, stage, target, responsible_agency(case, stage), now)
+    timers = wait_on_reporter(dep, case, stage, target, responsible_agency(case, stage), now)
     cal = dep.stage_calendar(case, stage)
     reopen_until = deadline_for(dep.policy.sla.reopen_window, now, cal)
     payload = new_model(

@@ -59,12 +59,15 @@ __all__ = [
     "FormalVerificationCompleted",
     "InformationProvided",
     "InformationProvidedPayload",
+    "InformationRequestLapsed",
     "InformationRequested",
     "InformationRequestedPayload",
     "ReferralAccepted",
     "ReferralReturned",
     "ReferralReturnedPayload",
     "RejectionCode",
+    "ReporterReminderIssued",
+    "ReporterReminderPayload",
     "ResolutionConfirmed",
     "ResolutionDisputed",
     "ResolutionDisputedPayload",
@@ -351,6 +354,28 @@ class WithdrawnForMissingInformation(EventBase):
     payload: TimerClosurePayload
 
 
+class InformationRequestLapsed(EventBase):
+    """The reporter did not answer the agency's question by its deadline: the case stays with
+    the agency and its stage clock resumes at that deadline."""
+
+    type: Literal["InformationRequestLapsed"] = "InformationRequestLapsed"
+    payload: TimerClosurePayload
+
+
+class ReporterReminderPayload(FrozenModel):
+    stage: Stage
+    """``reporter_information`` (a question) or ``reporter_confirmation`` (a resolution)."""
+    deadline: AwareDatetime
+    timers: Timers
+
+
+class ReporterReminderIssued(EventBase):
+    """The reporter's time to answer is nearly over: remind them once (reporter messaging)."""
+
+    type: Literal["ReporterReminderIssued"] = "ReporterReminderIssued"
+    payload: ReporterReminderPayload
+
+
 RejectionCode = Literal[
     "unknown_case", "not_allowed_in_state", "guard_failed", "forbidden", "command_limit"
 ]
@@ -397,6 +422,8 @@ Event = Annotated[
     | SlaBreached
     | ClosedForReporterSilence
     | WithdrawnForMissingInformation
+    | InformationRequestLapsed
+    | ReporterReminderIssued
     | CommandRejected,
     Field(discriminator="type"),
 ]
@@ -427,6 +454,8 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         SlaBreached,
         ClosedForReporterSilence,
         WithdrawnForMissingInformation,
+        InformationRequestLapsed,
+        ReporterReminderIssued,
         CommandRejected,
     )
 }

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from states.lifecycle import CaseState
+from states.lifecycle import CaseState, lifecycle
 from workflow.case import KEY_SIZE, Case, message_key
 from workflow.escalation_state import escalated, handed_over
 from workflow.events import Event
@@ -39,6 +39,23 @@ EVENT_STATE: dict[str, CaseState] = {
 }
 """The state each state-changing event leads to (the others leave the state as it is)."""
 
+_TRIGGER_OF: dict[str, str] = {
+    "InformationRequested": "request_information",
+    "InformationProvided": "provide_information",
+}
+"""Events whose next state depends on the state they apply in (asked in verification, the case
+awaits information; asked by the agency, it stays): the lifecycle table says which, and
+`EVENT_STATE` is the fallback for a history the current table does not allow."""
+
+
+def _state_after(case: Case, event_type: str) -> CaseState | None:
+    trigger = _TRIGGER_OF.get(event_type)
+    if trigger is not None:
+        edge = lifecycle().table.get((case.state, trigger))
+        if edge is not None:
+            return edge.dest
+    return EVENT_STATE.get(event_type)
+
 
 def evolve(case: Case | None, event: Event) -> Case:
     """``case`` after ``event``. Raises ValueError for an event that cannot apply to None
@@ -48,7 +65,7 @@ def evolve(case: Case | None, event: Event) -> Case:
     if case is None:
         raise ValueError(f"{event.type} cannot apply to a case that does not exist")
     updates = _APPLIERS[event.type](case, event)
-    state = EVENT_STATE.get(event.type)
+    state = _state_after(case, event.type)
     if state is not None:
         updates["state"] = state
     updates["version"] = case.version + 1
@@ -74,6 +91,8 @@ _TIMER_EFFECTS = frozenset(
         "EscalationReminderIssued",
         "ClosedForReporterSilence",
         "WithdrawnForMissingInformation",
+        "InformationRequestLapsed",
+        "ReporterReminderIssued",
     }
 )
 """Events only the SLA timer causes (with the automatic ``CaseEscalated``). A timer event missing
@@ -90,7 +109,12 @@ def earliest(timers: Timers) -> datetime | None:
     """The first instant the SLA timer must look at a case with ``timers`` (None: never)."""
     instants = [
         t
-        for t in (timers.clock_next_at, timers.reporter_due_at, timers.escalation_due_at)
+        for t in (
+            timers.clock_next_at,
+            timers.reporter_due_at,
+            timers.escalation_due_at,
+            timers.reporter_remind_at,
+        )
         if t is not None
     ]
     return min(instants) if instants else None
@@ -219,5 +243,7 @@ _APPLIERS: dict[str, Callable[[Case, Any], dict[str, Any]]] = {
     "SlaBreached": _apply_timers,
     "ClosedForReporterSilence": _apply_timers,
     "WithdrawnForMissingInformation": _apply_timers,
+    "InformationRequestLapsed": _apply_timers,
+    "ReporterReminderIssued": _apply_timers,
     "CommandRejected": _no_change,
 }

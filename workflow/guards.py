@@ -12,7 +12,9 @@ from typing import Any
 
 from workflow.case import Case
 from workflow.deployment import Deployment
+from workflow.enums import ActorRole
 from workflow.escalation_state import ladder_position
+from workflow.waiting import waits_for_information
 
 __all__ = ["GUARD_FUNCTIONS", "Guard"]
 
@@ -64,6 +66,22 @@ def _taken_over(dep: Deployment, case: Case, m: Any, now: datetime) -> bool:
     return case.handler is not None
 
 
+def _verification_actor(dep: Deployment, case: Case, m: Any, now: datetime) -> bool:
+    return bool(m.payload.actor.role is not ActorRole.AGENCY)
+
+
+def _agency_actor(dep: Deployment, case: Case, m: Any, now: datetime) -> bool:
+    return bool(m.payload.actor.role in (ActorRole.AGENCY, ActorRole.OFFICER))
+
+
+def _waiting_on_reporter(dep: Deployment, case: Case, m: Any, now: datetime) -> bool:
+    return waits_for_information(case)
+
+
+def _not_waiting_on_reporter(dep: Deployment, case: Case, m: Any, now: datetime) -> bool:
+    return case.timers.reporter_clock is None
+
+
 GUARD_FUNCTIONS: dict[str, Guard] = {
     "has_agency": _has_agency,
     "known_agency": _known_agency,
@@ -75,5 +93,9 @@ GUARD_FUNCTIONS: dict[str, Guard] = {
     "below_top_level": _below_top_level,
     "not_taken_over": _not_taken_over,
     "taken_over": _taken_over,
+    "verification_actor": _verification_actor,
+    "agency_actor": _agency_actor,
+    "waiting_on_reporter": _waiting_on_reporter,
+    "not_waiting_on_reporter": _not_waiting_on_reporter,
 }
 """Each guard name of `states.lifecycle.GUARDS` with its implementation."""

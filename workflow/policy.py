@@ -109,6 +109,9 @@ class SlaPolicy(BaseModel):
     """Priority label (e.g. "urgent") -> complaint class."""
     reporter_information: SlaTarget = SlaTarget(amount=30, unit=DayType.CALENDAR)
     reporter_confirmation: SlaTarget = _wd(10)
+    reporter_reminder_at: float = Field(default=0.8, gt=0, lt=1)
+    """The reporter is reminded once when this fraction of their time to answer a question or
+    confirm a resolution has passed (0.8: day 24 of 30; 2 working days before the 10th)."""
     warning_thresholds: tuple[float, ...] = (0.5, 0.75)
     reopen_window: SlaTarget = _wd(10)
     """After resolution, how long a dispute by the reporter reopens the case."""

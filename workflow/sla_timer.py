@@ -1,9 +1,12 @@
 """The SLA timer's decisions: what a ``TimerFired`` causes on a case at ``now``.
 
-In order: the reporter's deadline passing ends the case; otherwise each newly reached warning
-threshold of the running stage clock raises a warning and reaching 100% breaches it (and alerts
-the next escalation level, or reminds the top); then every passed escalation deadline alerts
-the next level, or reminds the top level once and schedules the next reminder after ``now``.
+In order: the reporter's deadline passing ends the case (in verification or on a resolution)
+or, for the agency's question, resumes the agency's stage clock at that deadline; the reporter
+is reminded once when their reminder instant passed (`workflow.waiting`); then each
+newly reached warning threshold of the running stage clock raises a warning and reaching 100%
+breaches it (and alerts the next escalation level, or reminds the top); then every passed
+escalation deadline alerts the next level, or reminds the top level once and schedules the next
+reminder after ``now``.
 The ladder climbed is that of the agency running the late stage, from the level the case
 reached on it (`workflow.escalation_state`); every escalation event names that agency.
 """
@@ -25,6 +28,9 @@ from workflow.events import (
     ClosedForReporterSilence,
     EscalationReminderIssued,
     EscalationReminderPayload,
+    InformationRequestLapsed,
+    ReporterReminderIssued,
+    ReporterReminderPayload,
     SlaBreached,
     SlaBreachedPayload,
     SlaWarningPayload,
@@ -35,6 +41,7 @@ from workflow.events import (
 from workflow.fastpaths import new_event, new_model, replace_model
 from workflow.sla import Stage, deadline, deadline_for, due_marks, mark, next_mark_at
 from workflow.values import NO_TIMERS, Timers
+from workflow.waiting import resumed_timers, waits_for_information
 
 __all__ = ["automatic_escalation", "on_timer"]
 
@@ -68,6 +75,15 @@ def on_timer(dep: Deployment, case: Case, m: TimerFired, now: datetime) -> list[
     if closure is not None:
         emit(*closure)
         return emit.events
+    lapsed = _agency_question_lapsed(dep, case, now)
+    if lapsed is not None:
+        # The stage clock runs again from the reporter's deadline: go on with that case.
+        emit(InformationRequestLapsed, lapsed)
+        case = replace_model(case, {"timers": lapsed.timers})
+    reminder = _reporter_reminder(case, now)
+    if reminder is not None:
+        emit(ReporterReminderIssued, reminder)
+        case = replace_model(case, {"timers": reminder.timers})
     clock = case.timers.clock
     agency, level = ladder_position(case, clock.stage if clock is not None else None)
     emit.agency = agency
@@ -108,6 +124,37 @@ def _reporter_deadline_passed(
     if (case.state, trigger) not in dep.table:
         return None
     return cls, new_model(TimerClosurePayload, deadline=due_by, timers=NO_TIMERS)
+
+
+def _agency_question_lapsed(
+    dep: Deployment, case: Case, now: datetime
+) -> TimerClosurePayload | None:
+    """When the agency's question to the reporter passed its deadline unanswered: the payload
+    resuming the stage clock at that deadline."""
+    due_by = case.timers.reporter_due_at
+    if not waits_for_information(case) or due_by is None or now < due_by:
+        return None
+    if (case.state, "information_lapsed") not in dep.table:
+        return None
+    payload: TimerClosurePayload = new_model(
+        TimerClosurePayload, deadline=due_by, timers=resumed_timers(dep, case, due_by)
+    )
+    return payload
+
+
+def _reporter_reminder(case: Case, now: datetime) -> ReporterReminderPayload | None:
+    """The one reminder before the reporter's deadline, once its instant passed."""
+    timers = case.timers
+    remind_at, waiting = timers.reporter_remind_at, timers.reporter_clock
+    if remind_at is None or now < remind_at or waiting is None or timers.reporter_due_at is None:
+        return None
+    payload: ReporterReminderPayload = new_model(
+        ReporterReminderPayload,
+        stage=waiting.stage,
+        deadline=timers.reporter_due_at,
+        timers=replace_model(timers, {"reporter_remind_at": None}),
+    )
+    return payload
 
 
 def _stage_clock_marks(

@@ -117,7 +117,8 @@ class Timers(FrozenModel):
 
     ``clock`` is the stage clock (verification, follow-up plan, resolution; may be paused);
     ``clock_next_at`` its next warning/breach instant; ``reporter_clock`` the clock waiting on the
-    reporter (missing information, confirmation) and ``reporter_due_at`` its deadline;
+    reporter (missing information, confirmation), ``reporter_due_at`` its deadline and
+    ``reporter_remind_at`` when the reporter is reminded of it (None once reminded);
     ``escalation_due_at`` when the next escalation level (or reminder past the top) is due.
     """
 
@@ -126,6 +127,7 @@ class Timers(FrozenModel):
     reporter_clock: SlaClock | None = None
     reporter_due_at: AwareDatetime | None = None
     escalation_due_at: AwareDatetime | None = None
+    reporter_remind_at: AwareDatetime | None = None
 
 
 NO_TIMERS = Timers()

@@ -106,13 +106,17 @@ def notifier(
 
 
 def smtp_sink(
-    port: Annotated[int, typer.Option(help="SMTP port on 127.0.0.1.")] = 2525,
+    port: Annotated[int, typer.Option(help="SMTP port.")] = 2525,
     maildir: Annotated[Path, typer.Option(help="Where copies are kept.")] = Path("var/smtp-sink"),
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0: other containers too).")
+    ] = "127.0.0.1",
 ) -> None:
     """A local SMTP sink that prints and keeps every message (for make run's notifier)."""
     from consumers.notifier.sink import main as sink_main
 
-    raise typer.Exit(sink_main(["--port", str(port), "--maildir", str(maildir)]))
+    args = ["--host", host, "--port", str(port), "--maildir", str(maildir)]
+    raise typer.Exit(sink_main(args))
 
 
 def run_all(

@@ -3,9 +3,11 @@
 `channel_for`: the channel the complaint came in on when it has an address there (WhatsApp or
 SMS by phone, email), else email, else SMS; None when nothing is configured for the reporter.
 `RecipientPacer`: at most ``per_hour`` messages to one address in any hour and ``gap`` seconds
-between two; a message over the limit waits (it is never dropped).
-`send_with_retries`: the officer alerts' backoff delays (`consumers.notifier.delivery.Backoff`);
-a permanent failure (the provider refused the request itself) is not retried.
+between two; a message over the limit waits as a pending message (it is never dropped, and it
+holds up no other recipient).
+`send_with_retries`: the first, short, in-line attempts with the officer alerts' backoff delays
+(`consumers.notifier.delivery.Backoff`); a permanent failure (the provider refused the request
+itself) is not retried. What still fails for now is retried durably (`consumers.reporter.retrier`).
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from consumers.reporter.contacts import Contact
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long one reporter message is retried before it is recorded as failed; the delays
-    between attempts are the officer alerts' capped exponential backoff with jitter."""
+    """How long one reporter message is retried at once, in line, before it becomes pending
+    (`consumers.reporter.pending`, retried by `consumers.reporter.retrier`); the delays between
+    attempts are the officer alerts' capped exponential backoff with jitter. Short, so a
+    provider outage holds up the event loop for seconds, not minutes."""
 
-    max_attempts: int = 8
+    max_attempts: int = 3
     base: float = 0.5
     cap: float = 8.0
-    give_up_after: float = 60.0
+    give_up_after: float = 5.0
 
     def delay(self, retry: int) -> float:
         """Seconds before retry number ``retry`` (1 = the first retry)."""
@@ -97,6 +101,8 @@ class Attempted:
     attempts: int
     provider_id: str = ""
     reason: str = ""
+    permanent: bool = False
+    """The provider refused the message itself: retrying cannot help."""
 
 
 async def send_with_retries(
@@ -116,7 +122,7 @@ async def send_with_retries(
         except SendFailed as exc:
             reason = str(exc)
             if exc.permanent or attempt >= policy.max_attempts:
-                return Attempted(False, attempt, reason=reason)
+                return Attempted(False, attempt, reason=reason, permanent=exc.permanent)
         pause = policy.delay(attempt)
         if time.monotonic() - started + pause > policy.give_up_after:
             return Attempted(False, attempt, reason=reason)

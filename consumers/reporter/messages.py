@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from workflow.policy import Policy
-from workflow.sla import deadline
+from workflow.sla import Stage, deadline
 
 __all__ = ["Moment", "Rendered", "Texts", "load_texts", "moment_of"]
 
@@ -34,7 +34,10 @@ _SIMPLE_KINDS = {
     "ClosedForReporterSilence": "closed_silence",
     "ComplaintWithdrawn": "withdrawn",
     "WithdrawnForMissingInformation": "withdrawn_no_information",
+    "InformationRequestLapsed": "information_lapsed",
 }
+#: Stages an agency runs: a question asked while one is paused is the agency's question.
+_AGENCY_STAGES = frozenset({Stage.FOLLOW_UP_PLAN, Stage.RESOLUTION})
 #: Kinds after which the case is over (the contact's tombstone clock starts).
 FINAL_KINDS = frozenset(
     {"rejected", "closed_confirmed", "closed_silence", "withdrawn", "withdrawn_no_information"}
@@ -62,6 +65,8 @@ class Rendered:
     body: str
     template: str
     params: tuple[str, ...]
+    language: str = DEFAULT_LANGUAGE
+    """The language the text is in (the WhatsApp template's language code too)."""
 
 
 def _agency_name(policy: Policy, code: str | None) -> str:
@@ -79,8 +84,13 @@ def moment_of(event: Any, policy: Policy) -> Moment | None:
     payload = event.payload
     facts: dict[str, Any] = {}
     if event.type == "InformationRequested":
-        kind = "information_requested"
+        # Asked while an agency's clock is paused: the agency goes on without an answer.
+        paused = payload.timers.clock
+        by_agency = paused is not None and paused.stage in _AGENCY_STAGES
+        kind = "information_requested_agency" if by_agency else "information_requested"
         facts = {"question": payload.question, "deadline": payload.timers.reporter_due_at}
+        if by_agency:
+            facts["agency"] = _agency_name(policy, payload.actor.agency)
     elif event.type in ("CaseReferred", "AgencyReassigned"):
         kind = "referred"
         clock = payload.timers.clock
@@ -96,6 +106,10 @@ def moment_of(event: Any, policy: Policy) -> Moment | None:
             "resolution": payload.resolution_text,
             "until": payload.timers.reporter_due_at or payload.reopen_until,
         }
+    elif event.type == "ReporterReminderIssued":
+        waits_for = "information" if payload.stage is Stage.REPORTER_INFORMATION else "confirmation"
+        kind = f"reminder_{waits_for}"
+        facts = {"deadline": payload.deadline}
     elif event.type == "ComplaintRejected":
         kind = "rejected"
         facts = {"reason_code": str(payload.reason)}
@@ -113,9 +127,21 @@ class Texts:
         self.tz = tz
 
     def _language(self, language: str) -> dict[str, Any]:
-        primary = language.split("-", 1)[0]
-        found: dict[str, Any] = self._data.get(primary) or self._data[DEFAULT_LANGUAGE]
+        found: dict[str, Any] = self._data[self._code(language)]
         return found
+
+    def _code(self, language: str) -> str:
+        primary = language.split("-", 1)[0].lower()
+        return primary if primary in self._data else DEFAULT_LANGUAGE
+
+    def _text(self, language: str, section: str, name: str) -> tuple[str, Any]:
+        """(language, text) of ``section.name`` in ``language``, else in Indonesian: a
+        translation may cover only some messages."""
+        code = self._code(language)
+        text = self._data[code].get(section, {}).get(name)
+        if text is None:
+            code, text = DEFAULT_LANGUAGE, self._data[DEFAULT_LANGUAGE][section][name]
+        return code, text
 
     def when(self, at: datetime | None, language: str = DEFAULT_LANGUAGE) -> str:
         """``7 Desember 2026 pukul 16.00 WIT``; "-" when unknown."""
@@ -125,7 +151,8 @@ class Texts:
         local = at.astimezone(ZoneInfo(self.tz))
         month = words["months"][local.month - 1]
         zone = words["zones"].get(self.tz, local.tzname() or "")
-        return f"{local.day} {month} {local.year} pukul {local:%H.%M} {zone}".rstrip()
+        at_word = words.get("at", "pukul")
+        return f"{local.day} {month} {local.year} {at_word} {local:%H.%M} {zone}".rstrip()
 
     def _values(self, moment: Moment, words: dict[str, Any], language: str) -> dict[str, str]:
         values = {"case_id": moment.case_id, "lookup_url": self.lookup_url}
@@ -140,19 +167,23 @@ class Texts:
         return values
 
     def render(self, moment: Moment, language: str = DEFAULT_LANGUAGE) -> Rendered:
-        words = self._language(language)
-        text = words["kinds"][moment.kind]
-        values = self._values(moment, words, language)
+        """The message in ``language`` where ``texts.yaml`` has it, else in Indonesian."""
+        code, text = self._text(language, "kinds", moment.kind)
+        words = self._language(code)
+        values = self._values(moment, words, code)
         body = " ".join(str(text["body"]).split()).format(**values)
         params = tuple(str(values[name]) for name in text["params"])
-        return Rendered(text["subject"].format(**values), body, text["template"], params)
+        return Rendered(text["subject"].format(**values), body, text["template"], params, code)
 
-    def reply(self, name: str, case_id: str = "", language: str = DEFAULT_LANGUAGE) -> str:
-        """An answer to a reply (``replies`` in ``texts.yaml``)."""
-        words = self._language(language)
+    def reply(self, name: str, case_id: str = "", language: str = DEFAULT_LANGUAGE) -> Rendered:
+        """An answer to a reply (``replies`` in ``texts.yaml``), in ``language`` if it has one."""
+        code, text = self._text(language, "replies", name)
+        words = self._language(code)
         values = {"case_id": case_id, "lookup_url": self.lookup_url}
         values["lookup"] = words["lookup"].format(**values)
-        return " ".join(str(words["replies"][name]).split()).format(**values)
+        body = " ".join(str(text).split()).format(**values)
+        subject = words.get("answer_subject", "Pengaduan {case_id}").format(**values).strip()
+        return Rendered(subject, body, "aduan_jawaban", (body,), code)
 
 
 @cache

@@ -72,15 +72,15 @@ def create_service(
     )
 
 
-def serve(metrics_port: int, say: Callable[[str], None]) -> None:
+def serve(metrics_port: int, say: Callable[[str], None], metrics_host: str = "127.0.0.1") -> None:
     service = create_service()
     channels = ", ".join(sorted(service.senders)) or "none (configure ADUAN_REPORTER_*)"
     say(f"aduan reporter: channels {channels}; following {service.topics.events}")
     if metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, "127.0.0.1", registry=service.registry)
-        say(f"aduan reporter: metrics on http://127.0.0.1:{metrics_port}/metrics")
+        start_http_server(metrics_port, metrics_host, registry=service.registry)
+        say(f"aduan reporter: metrics on http://{metrics_host}:{metrics_port}/metrics")
 
     async def main() -> None:
         stop = asyncio.Event()

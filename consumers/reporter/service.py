@@ -3,7 +3,10 @@
 Per batch of events: catch ``reporter.contacts`` and ``reporter.receipts`` up to their ends;
 for each event that is a reporter-facing moment (`consumers.reporter.messages.moment_of`), find
 the case's contact, pick the channel, skip what a receipt says was handled, pace per recipient,
-send with retries, write the receipt at once (no address in it); then commit the batch.
+send with a few quick retries, write the receipt at once (no address in it); then commit the
+batch. A message that cannot go now (provider down, recipient over its rate limit, an earlier
+message of its case and channel still waiting) is written *pending* instead and retried by
+`consumers.reporter.retrier` for as long as it takes, across restarts; nothing waits in line.
 
 Guarantee: once per (case, moment, channel) across restarts, redeliveries and rebalances, except
 when the process dies between the provider accepting a message and the receipt being
@@ -16,10 +19,11 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from consumers.deadletter import deadletter_headers
 from consumers.reporter.channels import ChannelSender, Outgoing
@@ -27,8 +31,11 @@ from consumers.reporter.clients import ReporterClients
 from consumers.reporter.contacts import Contact, ContactBook, ended_record, waiting_record
 from consumers.reporter.delivery import Attempted, RecipientPacer, channel_for, send_with_retries
 from consumers.reporter.inbound import InboundHandler
-from consumers.reporter.messages import FINAL_KINDS, Moment, Rendered, Texts, moment_of
+from consumers.reporter.messages import FINAL_KINDS, Moment, Texts, moment_of
+from consumers.reporter.pending import PendingBook, PendingMessage
+from consumers.reporter.retrier import Retrier
 from consumers.reporter.settings import ReporterSettings
+from consumers.topics import partition_for
 from workflow.codec import InvalidMessage, parse_event, parse_intake
 from workflow.intake import ComplaintSubmitted
 from workflow.policy import Policy
@@ -39,14 +46,20 @@ __all__ = ["ReporterService", "messages_counter"]
 
 _REPORTER_ACTIONS = frozenset({"InformationProvided", "ResolutionConfirmed", "ResolutionDisputed"})
 #: What a case waits for from the reporter after a moment of this kind (absent: nothing).
-_WAITING_AFTER = {"information_requested": "information", "resolved": "confirmation"}
+_WAITING_AFTER = {
+    "information_requested": "information",
+    "information_requested_agency": "information",
+    "resolved": "confirmation",
+    "reminder_information": "information",
+    "reminder_confirmation": "confirmation",
+}
 
 
 def messages_counter(registry: CollectorRegistry) -> Counter:
     return Counter(
         "aduan_reporter_messages",
         "Messages to reporters by channel, kind and outcome "
-        "(delivered, failed, duplicate, opted_out, no_contact).",
+        "(delivered, failed, pending, duplicate, opted_out, no_contact).",
         ["channel", "kind", "outcome"],
         registry=registry,
     )
@@ -86,6 +99,24 @@ class ReporterService:
         self.ready = asyncio.Event()
         self.inbound = InboundHandler(self.book, clients.send, clients.topic, self._answer, clock)
         self.replies: dict[str, int] = {}
+        self.pending = PendingBook()
+        self.retrier = Retrier(
+            self.pending,
+            self.book,
+            self.senders,
+            self.pacer,
+            settings.schedule,
+            clock=clock,
+            owned=self._owned,
+            settle=self._settle,
+            write=self._write_pending,
+        )
+        waiting = Gauge(
+            "aduan_reporter_pending_messages",
+            "Reporter messages not delivered yet (retried until delivered or failed).",
+            registry=self.registry,
+        )
+        waiting.set_function(lambda: len(self.pending.entries))
 
     # -- side topics -------------------------------------------------------------------------
 
@@ -94,7 +125,9 @@ class ReporterService:
             self.book.apply(record.key, record.value)
         elif record.value is not None:
             try:
-                self.handled.add(str(json.loads(record.value)["key"]))
+                receipt = json.loads(record.value)
+                self.handled.add(str(receipt["key"]))
+                self.pending.apply(receipt)
             except (ValueError, KeyError, TypeError):
                 log.warning("ignoring an unreadable reporter receipt")
 
@@ -171,10 +204,9 @@ class ReporterService:
         key = f"answer|{message.event_id}|{channel}"
         if address is None or channel not in self.senders or key in self.handled:
             return
-        body = self.texts.reply(name, case_id, message.payload.language)
-        rendered = Rendered(f"Pengaduan {case_id}".strip(), body, "aduan_jawaban", (body,))
+        rendered = self.texts.reply(name, case_id, message.payload.language)
         now = message.payload.received_at
-        outgoing = Outgoing(address, rendered, message.payload.language, now, now, case_id)
+        outgoing = Outgoing(address, rendered, rendered.language, now, now, case_id)
         result = await send_with_retries(self.senders[channel], outgoing, self.settings.retry)
         await self._receipt(key, case_id, "answer", message.event_id, channel, result)
         self.messages.labels(channel, "answer", "delivered" if result.delivered else "failed").inc()
@@ -185,18 +217,68 @@ class ReporterService:
         outgoing = Outgoing(
             address=address,
             rendered=rendered,
-            language=contact.language,
+            language=rendered.language,
             last_inbound_at=max(inbound) if contact.channel == "whatsapp" and inbound else None,
             now=moment.occurred_at,
             case_id=moment.case_id,
         )
-        await self.pacer.pace(address, asyncio.sleep)
+        now = self.clock()
+        later = PendingMessage(
+            moment.key(channel),
+            moment.case_id,
+            moment.kind,
+            moment.event_id,
+            channel,
+            attempts=0,
+            since=now,
+            next_at=now + timedelta(seconds=self.pacer.wait_for(address)),
+            last_error="",
+            rendered=rendered,
+            language=rendered.language,
+            last_inbound_at=outgoing.last_inbound_at,
+        )
+        if self.pending.queued(moment.case_id, channel) or later.next_at > now:
+            # Behind its case's earlier message, or its recipient is over the rate limit.
+            queued = replace(later, last_error="queued or rate-limited")
+            await self._write_pending(queued, first=True)
+            return
         result = await send_with_retries(self.senders[channel], outgoing, self.settings.retry)
-        self.pacer.note(address)
-        key = moment.key(channel)
-        await self._receipt(key, moment.case_id, moment.kind, moment.event_id, channel, result)
+        if result.delivered:  # the rate limit counts messages the reporter got
+            self.pacer.note(address)
+        if not result.delivered and not result.permanent:
+            retry_at = self.settings.schedule.next_at(self.clock(), result.attempts)
+            failed = replace(later, attempts=result.attempts, last_error=result.reason)
+            await self._write_pending(replace(failed, next_at=retry_at), first=True)
+            return
+        await self._settle(later, result)
+
+    async def _write_pending(self, entry: PendingMessage, *, first: bool = False) -> None:
+        """Record ``entry`` as pending (no address in it): the retrier sends it later;
+        ``first``: it has just started to wait (counted once as ``pending``)."""
+        value = json.dumps(entry.record(self.clock()), separators=(",", ":")).encode()
+        await self.clients.send(self.topics.receipts, entry.key.encode(), value)
+        self.handled.add(entry.key)
+        self.pending.put(entry)
+        if first:
+            self.messages.labels(entry.channel, entry.kind, "pending").inc()
+
+    async def _settle(self, entry: PendingMessage, result: Attempted) -> None:
+        """The final receipt of a message (first try or retry) and its count."""
+        await self._receipt(
+            entry.key, entry.case_id, entry.kind, entry.event_id, entry.channel, result
+        )
+        self.pending.settle(entry.key)
         outcome = "delivered" if result.delivered else "failed"
-        self.messages.labels(channel, moment.kind, outcome).inc()
+        self.messages.labels(entry.channel, entry.kind, outcome).inc()
+
+    def _owned(self) -> Callable[[str], bool]:
+        """Whether this process retries a case's messages: it holds the case's partition of
+        ``cases.events`` (as the officer alerts' retrier decides)."""
+        events = self.clients.events
+        topic = self.topics.events
+        total = len(events.partitions_for_topic(topic) or ())
+        mine = {tp.partition for tp in events.assignment() if tp.topic == topic}
+        return lambda case_id: bool(total) and partition_for(case_id.encode(), total) in mine
 
     async def _receipt(
         self, key: str, case_id: str, kind: str, event_id: str, channel: str, result: Attempted
@@ -243,6 +325,7 @@ class ReporterService:
                     await consumer.commit({tp: records[-1].offset + 1})
                 except Exception as exc:  # a rebalance took the partition: receipts cover it
                     log.warning("commit of %s failed (%s); receipts prevent resending", tp, exc)
+            self.retrier.start_due()
             await self._forget_ended()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -254,4 +337,5 @@ class ReporterService:
             self.ready.set()
             await self._loop(stop)
         finally:
+            await self.retrier.drain()
             await self.clients.stop()

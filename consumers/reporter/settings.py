@@ -7,10 +7,13 @@ A channel is on when its provider is configured: WhatsApp with ``whatsapp_base_u
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consumers.reporter.delivery import RetryPolicy
+from consumers.reporter.retrier import RetrySchedule
 
 __all__ = ["ReporterSettings"]
 
@@ -43,10 +46,18 @@ class ReporterSettings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    max_attempts: int = Field(default=8, ge=1)
+    max_attempts: int = Field(default=3, ge=1, description="In-line attempts before pending.")
     backoff_base: float = Field(default=0.5, gt=0)
     backoff_cap: float = Field(default=8.0, gt=0)
-    give_up_after: float = Field(default=60.0, gt=0)
+    give_up_after: float = Field(
+        default=5.0, gt=0, description="Seconds of in-line attempts before the message is pending."
+    )
+    retry_cap_seconds: float = Field(
+        default=60.0, gt=0, description="Longest wait between two retries of a pending message."
+    )
+    retry_for_hours: float = Field(
+        default=72.0, gt=0, description="A pending message still failing after this is failed."
+    )
     per_recipient_per_hour: int = Field(
         default=10, ge=1, description="At most this many messages to one address in an hour."
     )
@@ -69,4 +80,10 @@ class ReporterSettings(BaseSettings):
             base=self.backoff_base,
             cap=self.backoff_cap,
             give_up_after=self.give_up_after,
+        )
+
+    @property
+    def schedule(self) -> RetrySchedule:
+        return RetrySchedule(
+            self.backoff_base, self.retry_cap_seconds, timedelta(hours=self.retry_for_hours)
         )

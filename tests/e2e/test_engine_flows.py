@@ -108,10 +108,18 @@ def test_missing_information_pauses_the_clock_then_withdraws_after_30_days(
     events.wait(has("InformationRequested"), 30, "the information request")
 
     # 29 days on: far past the 3-working-day verification target, but that clock is paused.
+    # The reporter's reminder (day 24 of 30, in office hours: 4 Jan 2027 08:00) is due by then.
     engine.set_clock(t + timedelta(days=29))
     events.wait(has("SlaBreached", stage="verification"), 15, "the probe case's breach")
+    events.wait(has("ReporterReminderIssued"), 15, "the reporter's reminder")
     mine = of_case(events.values(), case_id)
-    assert types(mine) == ["CaseOpened", "FormalVerificationCompleted", "InformationRequested"]
+    assert types(mine) == [
+        "CaseOpened",
+        "FormalVerificationCompleted",
+        "InformationRequested",
+        "ReporterReminderIssued",
+    ]
+    assert mine[-1]["payload"]["deadline"].startswith("2027-01-07T00:00:00")
 
     # 30 calendar days, counted to the end of the 30th day after the request: 6 Jan 2027, 24:00.
     engine.set_clock(wit("2027-01-07T00:00:00"))

@@ -261,7 +261,7 @@ def test_missing_information_pauses_and_resumes_the_clock() -> None:
     assert spent == pytest.approx(3 * 3600)
     assert d.c.timers.reporter_clock is not None
     assert d.c.timers.reporter_clock.stage is Stage.REPORTER_INFORMATION
-    assert d.c.wake_at == d.c.timers.reporter_due_at
+    assert d.c.wake_at == d.c.timers.reporter_remind_at  # the reminder, before the deadline
     d.send("ProvideInformation", at=T0 + timedelta(days=9))
     resumed = d.c.timers.clock
     assert resumed is not None
@@ -274,9 +274,12 @@ def test_missing_information_pauses_and_resumes_the_clock() -> None:
 def test_reporter_silence_on_missing_information_withdraws_after_30_calendar_days() -> None:
     d = in_state(CaseState.VERIFYING)
     d.send("RequestInformation", after=HOUR)
-    due = d.c.wake_at
+    due = d.c.timers.reporter_due_at
     assert due is not None
     assert due - d.now >= timedelta(days=30)
+    d.tick()
+    assert d.types() == ["ReporterReminderIssued"]
+    assert d.c.wake_at == due
     assert d.tick(due - timedelta(seconds=1)) == []
     assert d.types() == []
     d.tick(due)
@@ -333,6 +336,9 @@ def test_resolution_confirmed_closes() -> None:
 
 def test_reporter_silence_after_resolution_closes() -> None:
     d = in_state(CaseState.RESOLVED)
+    assert d.c.wake_at == d.c.timers.reporter_remind_at
+    d.tick()
+    assert d.types() == ["ReporterReminderIssued"]
     assert d.c.wake_at == d.c.timers.reporter_due_at
     d.tick()
     assert d.types() == ["ClosedForReporterSilence"]

@@ -128,6 +128,7 @@ def run(steps: list[Step]) -> tuple[Case, list[Event], list[Any]]:
                 case.timers.clock_next_at,
                 case.timers.reporter_due_at,
                 case.timers.escalation_due_at,
+                case.timers.reporter_remind_at,
             )
             if t is not None
         ]

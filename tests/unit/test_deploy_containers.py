@@ -22,12 +22,16 @@ import yaml
 
 from consumers.gateway.settings import GatewaySettings
 from consumers.notifier.settings import NotifierSettings
+from consumers.reporter.settings import ReporterSettings
 from consumers.settings import EngineSettings
 from tests.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read by typer options, not by a settings class (consumers/cli/services.py).
-CLI_ENV = {"ADUAN_NOTIFIER_METRICS_PORT", "ADUAN_NOTIFIER_METRICS_HOST"}
+CLI_ENV = {
+    "ADUAN_NOTIFIER_METRICS_PORT", "ADUAN_NOTIFIER_METRICS_HOST",
+    "ADUAN_REPORTER_METRICS_PORT", "ADUAN_REPORTER_METRICS_HOST",
+}  # fmt: skip
 # Services without an HTTP or TCP endpoint of their own.
 NO_HEALTHCHECK = {"topics"}
 
@@ -114,14 +118,14 @@ def test_hadolint_finds_nothing() -> None:
 # -- compose.yaml ----------------------------------------------------------------------------------
 
 
-def compose_config(*args: str) -> dict[str, Any]:
+def compose_config(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     tool = require_tool("docker-compose")
     run = subprocess.run(
         [tool, "--project-directory", str(ROOT), "-f", str(ROOT / "compose.yaml"), *args, "config"],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin"},  # no ADUAN_* of the developer's shell leaks in
+        env={"PATH": "/usr/bin:/bin", **(env or {})},  # no ADUAN_* of the developer's shell
     )
     assert run.returncode == 0, run.stderr
     config: dict[str, Any] = yaml.safe_load(run.stdout)
@@ -182,6 +186,7 @@ def test_every_aduan_variable_is_one_the_processes_read(compose: dict[str, Any])
         for name in cls.model_fields
     }
     known |= {f"ADUAN_NOTIFIER_{name.upper()}" for name in NotifierSettings.model_fields}
+    known |= {f"ADUAN_REPORTER_{name.upper()}" for name in ReporterSettings.model_fields}
     known |= CLI_ENV
     for name, service in compose["services"].items():
         for key in service.get("environment") or {}:

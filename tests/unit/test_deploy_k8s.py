@@ -15,6 +15,7 @@ import pytest
 
 from consumers.gateway.settings import GatewaySettings
 from consumers.notifier.settings import NotifierSettings
+from consumers.reporter.settings import ReporterSettings
 from consumers.settings import EngineSettings
 from consumers.topics import DEADLETTER, EVENTS, INTAKE, RECEIPTS, TOPICS, topic_specs
 from tests.deploy_k8s import OVERLAYS, ROOT, generator, named, of_kind, rendered
@@ -29,7 +30,10 @@ KAFKA_SECURITY_ENV = {
     "ADUAN_KAFKA_SECURITY_PROTOCOL", "ADUAN_KAFKA_SASL_MECHANISM", "ADUAN_KAFKA_SASL_USERNAME",
     "ADUAN_KAFKA_SASL_PASSWORD", "ADUAN_KAFKA_SSL_CAFILE",
 }  # fmt: skip
-CLI_ENV = {"ADUAN_NOTIFIER_METRICS_PORT", "ADUAN_NOTIFIER_METRICS_HOST"}
+CLI_ENV = {
+    "ADUAN_NOTIFIER_METRICS_PORT", "ADUAN_NOTIFIER_METRICS_HOST",
+    "ADUAN_REPORTER_METRICS_PORT", "ADUAN_REPORTER_METRICS_HOST",
+}  # fmt: skip
 ALL = ("base", *OVERLAYS)
 
 
@@ -157,6 +161,7 @@ def test_every_aduan_variable_is_one_the_processes_read() -> None:
         f"ADUAN_{n.upper()}" for c in (EngineSettings, GatewaySettings) for n in c.model_fields
     }
     known |= {f"ADUAN_NOTIFIER_{n.upper()}" for n in NotifierSettings.model_fields}
+    known |= {f"ADUAN_REPORTER_{n.upper()}" for n in ReporterSettings.model_fields}
     known |= KAFKA_SECURITY_ENV | CLI_ENV
     names = set(config_map(rendered("base"))) | {
         n for c in containers().values() for n in env_names(c)
@@ -176,7 +181,12 @@ def test_the_gateway_runs_with_its_production_credentials() -> None:
 
 
 def test_each_process_uses_its_own_kafka_user() -> None:
-    expected = {"aduan-worker": "engine", "aduan-gateway": "gateway", "aduan-notifier": "notifier"}
+    expected = {
+        "aduan-worker": "engine",
+        "aduan-gateway": "gateway",
+        "aduan-notifier": "notifier",
+        "aduan-reporter": "reporter",
+    }
     for name, container in containers().items():
         env = {e["name"]: e for e in container["env"]}
         user = env["ADUAN_KAFKA_SASL_USERNAME"]["value"]

@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from consumers.reporter.messages import load_texts, moment_of
+from consumers.reporter.messages import Texts, load_texts, moment_of
 from tests.e2e import builders as b
-from workflow.commands import RejectComplaint, RejectPayload
+from workflow.commands import (
+    RejectComplaint,
+    RejectPayload,
+    RequestInformation,
+    RequestInformationPayload,
+)
 from workflow.core import Workflow
 from workflow.enums import RejectionReason
 from workflow.policy import load_policy
@@ -106,3 +111,78 @@ def test_whatsapp_template_parameters_follow_the_declared_order() -> None:
     rendered = TEXTS.render(moment)
     assert rendered.template == "aduan_diterima"
     assert rendered.params == (complaint.derived_case_id,)
+
+
+def test_an_agency_question_tells_the_reporter_the_clock_waits_and_the_case_goes_on() -> None:
+    complaint = b.complaint("m-r3", T0)
+    cid = complaint.derived_case_id
+    at = [T0 + timedelta(hours=h) for h in range(1, 6)]
+    question = RequestInformation(
+        event_id=b.new_id(),
+        occurred_at=at[3],
+        case_id=cid,
+        payload=RequestInformationPayload(actor=b.agency_actor("DINKES"), question="Jam berapa?"),
+    )
+    events = run(complaint, b.formal(cid, at[0]), b.material(cid, at[1]), b.accept(cid, at[2]))
+    events += run_on(events, question)
+    said = messages(events)
+    body = said["information_requested_agency"]
+    assert '"Jam berapa?"' in body
+    assert "paling lambat" in body
+    assert "dihentikan sementara" in body
+    assert "dicabut" not in body
+    assert "information_requested" not in said  # not the verifier's "withdrawn" warning
+    due = events[-1].payload.timers.reporter_due_at
+    lapsed = run_on(events, WORKFLOW.timer_message(replay(events), due))
+    assert [e.type for e in lapsed] == ["InformationRequestLapsed"]
+    assert "dilanjutkan" in messages(lapsed)["information_lapsed"]
+
+
+WORKFLOW = Workflow(POLICY)
+
+
+def replay(events: list[Any]) -> Any:
+    return WORKFLOW.replay(events)
+
+
+def run_on(events: list[Any], message: Any) -> list[Any]:
+    """The events ``message`` causes on the case ``events`` built."""
+    _, produced = WORKFLOW.handle(replay(events), message, message.occurred_at)
+    return produced
+
+
+def test_the_reporters_language_where_a_translation_exists_else_indonesian() -> None:
+    complaint = b.complaint("m-r4", T0)
+    cid = complaint.derived_case_id
+    events = run(complaint, b.formal(cid, T0 + timedelta(hours=1)))
+    moment = moment_of(events[0], POLICY)
+    assert moment is not None
+    english = TEXTS.render(moment, "en-GB")
+    assert english.language == "en"
+    assert english.body.startswith(f"We have received your complaint with number {cid}.")
+    assert english.template == "aduan_diterima"  # the same template, approved per language
+    unknown = TEXTS.render(moment, "jv")  # no Javanese texts: Indonesian
+    assert unknown.language == "id"
+    assert unknown.body.startswith("Pengaduan Anda telah kami terima")
+    assert TEXTS.when(T0, "en").endswith("at 09.00 WIT")
+
+
+def test_a_translation_missing_one_message_falls_back_for_that_message_only() -> None:
+    data = {
+        "id": TEXTS._data["id"],
+        "en": {**TEXTS._data["en"], "kinds": {"received": TEXTS._data["en"]["kinds"]["received"]}},
+    }
+    texts = Texts(data, TEXTS.lookup_url, TEXTS.tz)
+    complaint = b.complaint("m-r5", T0)
+    cid = complaint.derived_case_id
+    said = {}
+    for event in run(complaint, b.formal(cid, T0), b.request_information(cid, T0)):
+        moment = moment_of(event, POLICY)
+        if moment is not None:
+            said[moment.kind] = texts.render(moment, "en")
+    assert said["received"].language == "en"
+    asked = said["information_requested"]
+    assert asked.language == "id"
+    assert "paling lambat" in asked.body
+    assert " pukul " in asked.body  # the date in the message's own language
+    assert texts.reply("opted_out", cid, "en").body.startswith("You will receive no more")
