@@ -89,7 +89,9 @@ PhoneNumber = Annotated[
         ),
     ),
 ]
-_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?"
+# A domain label: letters and digits, single hyphens between them (two in a row, as in "ab--c",
+# are reserved by IDNA for punycode and email_validator refuses them); at most 63 characters.
+_LABEL = "[A-Za-z0-9]{1,15}(?:-[A-Za-z0-9]{1,15}){0,3}"
 EMAIL_PATTERN = (
     r"^(?:[A-Za-z0-9_%+-]{1,32}(?:\.[A-Za-z0-9_%+-]{1,15}){0,2}"
     rf"@(?:{_LABEL}\.){{1,4}}[A-Za-z]{{2,24}})?$"
