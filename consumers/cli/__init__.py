@@ -33,6 +33,7 @@ _HELP_ORDER = (
     "run",
     "demo",
     "keygen",
+    "asyncapi",
     "clock",
     "schema",
     "case",
