@@ -57,5 +57,5 @@ def test_rejecting_as_too_old_is_allowed_when_old_or_undated(incident_date: date
 
 
 def test_an_incident_after_the_receipt_is_bad_input() -> None:
-    with pytest.raises(ValidationError, match="incident_date .* is after"):
+    with pytest.raises(ValidationError, match=r"incident_date .* is after"):
         intake(incident_date=T0.date() + timedelta(days=3))
