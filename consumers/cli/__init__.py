@@ -15,7 +15,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from consumers.cli import cases, deadletters, engine, reporter, services, tools
+from consumers.cli import cases, deadletters, engine, reporter, services, tools, whatif
 from consumers.cli.common import CliError, one_line
 
 # The order ``aduan --help`` has always listed the commands in (operators know it by sight);
@@ -34,6 +34,7 @@ _HELP_ORDER = (
     "demo",
     "keygen",
     "asyncapi",
+    "whatif",
     "clock",
     "schema",
     "case",
@@ -54,7 +55,7 @@ def _help_position(name: str | None) -> int:
     return _HELP_ORDER.index(name) if name in _HELP_ORDER else len(_HELP_ORDER)
 
 
-_GROUPS = (engine, cases, services, reporter, tools, deadletters)
+_GROUPS = (engine, cases, services, reporter, tools, deadletters, whatif)
 for _group in _GROUPS:
     _group.register(app)
 # Typer lists commands as registered; a stable sort keeps the rest in their own order.

@@ -34,6 +34,7 @@ def test_every_group_is_registered_in_the_familiar_help_order() -> None:
         "demo",
         "keygen",
         "asyncapi",
+        "whatif",
         "clock",
         "schema",
         "case",

@@ -8,53 +8,19 @@ recorded policy itself changes nothing.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
-from test_core_support import WIT, Driver, agency_actor
 
 from consumers import whatif
-from workflow.core import Workflow
+from tests.unit.whatif_history import FIVE_DAYS, RECORDED, known_history
 from workflow.events import Event
-from workflow.policy import load_policy
-
-HOUR = timedelta(hours=1)
-RECORDED = Workflow(load_policy(), reporter_key=b"k")
-FIVE_DAYS = Workflow(
-    load_policy(overrides={"sla": {"verification": {"amount": 5, "unit": "working"}}}),
-    reporter_key=b"k",
-)
-
-
-def _at(day: int, hour: int) -> datetime:
-    return datetime(2026, 3, day, hour, tzinfo=WIT)
-
-
-def _run(d: Driver, at: datetime, type_: str, **payload: object) -> None:
-    """What the engine does: the due timers first, then the command."""
-    while d.c.wake_at is not None and d.c.wake_at <= at:
-        d.tick()
-    d.send(type_, at=at, **payload)
-    assert d.last[0].type != "CommandRejected", d.last
-
-
-def _case(n: int, verified_on: int) -> list[Event]:
-    d = Driver(wf=RECORDED, n=n, at=_at(2, 9))
-    _run(d, _at(2, 10), "CompleteFormalVerification")
-    _run(d, _at(verified_on, 10), "CompleteMaterialVerification", agency="PUPR")
-    pupr = agency_actor("PUPR")
-    _run(d, _at(verified_on, 11), "AcceptReferral", actor=pupr)
-    _run(d, _at(verified_on, 12), "PostFollowUpPlan", actor=pupr)
-    _run(d, _at(verified_on + 1, 10), "ResolveComplaint", actor=pupr)
-    return d.events
 
 
 @pytest.fixture(scope="module")
 def history() -> dict[str, list[Event]]:
-    # Mon 2 March 2026 received; verified Tue 3 (1 wd), Fri 6 (4 wd), Wed 11 (7 wd).
-    cases = [_case(1, 3), _case(2, 6), _case(3, 11)]
-    return {events[0].case_id: events for events in cases}
+    return known_history()
 
 
 def test_the_recorded_outcomes_are_the_known_ones(history: dict[str, list[Event]]) -> None:
