@@ -11,8 +11,8 @@ they are near in place, close in time and similar in text:
   names, common affixes stripped), rapidfuzz's ``token_set_ratio`` of the two token sets is at
   least `MIN_SIMILARITY`.
 
-`link` groups a batch greedily in time order: a complaint joins the incident whose members it
-matches best, else starts its own. An incident of one complaint is no incident. The streaming
+`link` groups a batch into the connected groups of that relation (a later report that matches
+two earlier groups joins them). An incident of one complaint is no incident. The streaming
 detector (keyed by area, its own agent) is not built yet; this is the function it would call.
 """
 
@@ -128,24 +128,32 @@ def same_incident(a: Complaint, b: Complaint, villages: Sequence[str] = ()) -> b
 
 
 def link(complaints: Iterable[Complaint], villages: Sequence[str] = ()) -> dict[str, str]:
-    """case id -> incident id (the case id of its first complaint), for every complaint that
-    shares an incident with at least one other; ``villages``: the names to look for in texts."""
-    incidents: list[list[Complaint]] = []
-    for complaint in sorted(complaints, key=lambda c: (c.received_at, c.case_id)):
-        best: tuple[float, int] | None = None
-        for i, members in enumerate(incidents):
-            matches = [m for m in members if same_incident(m, complaint, villages)]
-            if matches:
-                score = max(similarity(m, complaint, villages) for m in matches)
-                if best is None or score > best[0]:
-                    best = (score, i)
-        if best is None:
-            incidents.append([complaint])
-        else:
-            incidents[best[1]].append(complaint)
+    """case id -> incident id (the case id of its earliest complaint), for every complaint that
+    shares an incident with at least one other; ``villages``: the names to look for in texts.
+
+    An incident is a connected group of the `same_incident` relation: a later report that
+    matches two earlier groups joins them (people describe one collapse in different words)."""
+    ordered = sorted(complaints, key=lambda c: (c.received_at, c.case_id))
+    parent = list(range(len(ordered)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for j, later in enumerate(ordered):
+        for i in range(j - 1, -1, -1):
+            if later.received_at - ordered[i].received_at > WINDOW:
+                break  # sorted by time: nothing earlier is close enough
+            if root(i) != root(j) and same_incident(ordered[i], later, villages):
+                parent[max(root(i), root(j))] = min(root(i), root(j))
+    groups: dict[int, list[Complaint]] = {}
+    for i, complaint in enumerate(ordered):
+        groups.setdefault(root(i), []).append(complaint)
     return {
         member.case_id: members[0].case_id
-        for members in incidents
+        for members in groups.values()
         if len(members) > 1
         for member in members
     }

@@ -1,6 +1,6 @@
 """Incident linking (issue 18, part 1): the pure function, measured on the labelled synthetic set
-(tests/unit/incident_set.py). Threshold chosen on seeds 1, 2 and 20261201; measured here on
-seeds the tuning never saw."""
+(tests/unit/incident_set.py). The threshold and the grouping were chosen looking at seeds 1, 2,
+7-11 and 20261201; measured here on seeds 12-16, looked at only once the rules were fixed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from incident_set import START, VILLAGES, generate, pair_scores
 from workflow.incidents import Complaint, link, normalised_tokens, same_incident
 
 NAMES = list(VILLAGES)
-UNSEEN_SEEDS = (7, 8, 9, 10, 11)
+UNSEEN_SEEDS = (12, 13, 14, 15, 16)
 
 
 def _c(case_id: str, text: str, hours: float = 0, **where: object) -> Complaint:
