@@ -9,7 +9,7 @@ import re
 from datetime import UTC, date, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from workflow.enums import Channel, MaladministrationCategory, Priority, ReportType
 from workflow.reporter import Reporter
@@ -31,9 +31,21 @@ __all__ = [
     "TRACKING_NUMBER",
     "ComplaintPayload",
     "ComplaintSubmitted",
+    "ReportedDate",
     "case_id_for",
     "with_tracking_number",
 ]
+
+
+def _date_not_number(value: object) -> object:
+    # pydantic's lax mode reads a number as days since 1970: a reporter's date is never that.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("a date must be written YYYY-MM-DD")
+    return value
+
+
+ReportedDate = Annotated[date, BeforeValidator(_date_not_number)]
+"""A date a reporter gives (ISO ``YYYY-MM-DD`` text or a date), never a number."""
 
 
 class ComplaintPayload(FrozenModel):
@@ -52,7 +64,7 @@ class ComplaintPayload(FrozenModel):
     agency_hint: Code | None = None
     priority: Priority | None = None
     """How urgent the channel or the intake desk judged it; the verifier may change it."""
-    incident_date: date | None = None
+    incident_date: ReportedDate | None = None
     """When the maladministration happened, as the reporter says (for the two-year rule)."""
     location: Location | None = None
     attachments: Annotated[tuple[Attachment, ...], Field(max_length=MAX_ATTACHMENTS)] = ()

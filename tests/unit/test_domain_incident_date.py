@@ -59,3 +59,23 @@ def test_rejecting_as_too_old_is_allowed_when_old_or_undated(incident_date: date
 def test_an_incident_after_the_receipt_is_bad_input() -> None:
     with pytest.raises(ValidationError, match=r"incident_date .* is after"):
         intake(incident_date=T0.date() + timedelta(days=3))
+
+
+def test_the_web_form_captures_the_incident_date_and_an_operator_the_priority() -> None:
+    from datetime import UTC, datetime
+
+    from consumers.adapters.base import AdapterError
+    from consumers.adapters.web import OperatorComplaint, WebComplaint, from_operator, from_web
+
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    web = WebComplaint(
+        submission_id="f-9", text="Pungli di kantor desa", incident_date="2025-12-01"
+    )
+    assert from_web(web, "portal", now).payload.incident_date == date(2025, 12, 1)
+    typed = OperatorComplaint(submission_id="t-9", text="Air mati", priority="urgent")
+    assert from_operator(typed, "op-1", now).payload.priority == "urgent"
+    future = WebComplaint(submission_id="f-10", text="Keluhan", incident_date="2026-03-09")
+    with pytest.raises(AdapterError, match="incident_date"):
+        from_web(future, "portal", now)
+    with pytest.raises(ValidationError):
+        WebComplaint(submission_id="f-11", text="Keluhan", priority="urgent")  # type: ignore[call-arg]
