@@ -8,6 +8,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALL_STAMP := $(VENV)/.installed-stamp
+# The node tools the tests use (the AsyncAPI CLI), pinned by package-lock.json.
+NODE_STAMP := node_modules/.installed-stamp
 
 # The developer's broker (make run) and the test broker (make test) never share ports or data:
 # each instance keeps its data, logs and pid file in var/kafka-<port>/.
@@ -41,7 +43,7 @@ SECURE_CREDENTIALS := var/kafka-$(ADUAN_SECURE_KAFKA_PORT)/secure/credentials.js
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics secure-topics run run-secure demo stop test lint bench chaos chaos-cluster chaos-notifier api-fuzz clean
+.PHONY: help install asyncapi tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics secure-topics run run-secure demo stop test lint bench chaos chaos-cluster chaos-notifier api-fuzz clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
@@ -59,11 +61,18 @@ TOOL_FILES := /usr/lib/postgresql/*/bin/pg_ctl
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-install: $(INSTALL_STAMP) ## create .venv (python3.11) and install aduan with dev extras, pinned
+install: $(INSTALL_STAMP) $(NODE_STAMP) ## .venv (python3.11) with aduan and dev extras, pinned; node tools (npm ci)
 $(INSTALL_STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,rocksdb]'
 	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+asyncapi: install ## regenerate docs/asyncapi.yaml (every topic, key, message schema, Kafka bindings)
+	$(PY) -m consumers.cli asyncapi
 
 tools: ## apt-install the test tools (graphviz, prometheus, alertmanager, openssl, docker-compose, postgresql, chromium) if missing
 	@missing=(); for tool in $(TOOL_COMMANDS); do command -v $$tool >/dev/null 2>&1 || missing+=($$tool); done; \

@@ -52,7 +52,7 @@ from states.lifecycle import FINAL_STATES, CaseState, lifecycle
 from workflow.calendar import WorkingCalendar
 from workflow.case import Case
 from workflow.codec import MessageErrorReason
-from workflow.enums import Channel
+from workflow.enums import Channel, Priority
 from workflow.evolving import EVENT_STATE
 from workflow.policy import Policy
 from workflow.responsibility import responsible_agency
@@ -88,6 +88,17 @@ STAGE_BUCKETS = (3600.0, 14400.0, 28800.0, *(d * _DAY for d in (1, 2, 3, 5, 10, 
 PROCESSING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600)
 
 _CHANNELS = frozenset(c.value for c in Channel)
+_PRIORITIES = frozenset(p.value for p in Priority)
+NO_PRIORITY = "none"
+
+
+def priority_label(value: Any) -> str:
+    """A priority as a label: one of the closed list, 'none' when absent, else 'other'."""
+    if value is None:
+        return NO_PRIORITY
+    return value if value in _PRIORITIES else OTHER
+
+
 _COUNTED_EVENTS = (b"CaseOpened", b"SlaWarningRaised", b"SlaBreached", b"CaseEscalated")
 _TYPE_MARKERS = tuple(b'"type":"' + name + b'"' for name in _COUNTED_EVENTS)
 
@@ -245,6 +256,18 @@ class EngineMetrics:
             "Complaints that opened a case, by intake channel (counted from CaseOpened events "
             "as published on cases.events; duplicates of a complaint open no case).",
             ["channel"],
+            registry=registry,
+        )
+        self.by_priority = Counter(
+            "aduan_complaints_by_priority_total",
+            "Complaints that opened a case, by the intake's priority ('none': not given).",
+            ["priority"],
+            registry=registry,
+        )
+        self.breaches_by_priority = Counter(
+            "aduan_sla_breaches_by_priority_total",
+            "SLA deadlines breached, by stage and the case's priority ('none': not given).",
+            ["stage", "priority"],
             registry=registry,
         )
         self.transitions = Counter(
@@ -408,6 +431,7 @@ class EngineMetrics:
         if type_ == "CaseOpened":
             channel = payload["channel"]
             self.received.labels(channel=channel if channel in _CHANNELS else OTHER).inc()
+            self.by_priority.labels(priority=priority_label(payload.get("priority"))).inc()
             return
         stage = payload.get("stage")
         owner = _SnapshotAgencies(case.get("agency"), case.get("triage_agency") or "")
@@ -420,6 +444,8 @@ class EngineMetrics:
             self.warnings.labels(stage=stage_label, agency=agency, threshold=threshold).inc()
         elif type_ == "SlaBreached":
             self.breaches.labels(stage=stage_label, agency=agency).inc()
+            priority = priority_label(case.get("priority"))
+            self.breaches_by_priority.labels(stage=stage_label, priority=priority).inc()
         elif type_ == "CaseEscalated":
             self.escalations.labels(
                 level=self.labels.level(int(payload["level"])), agency=agency

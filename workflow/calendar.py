@@ -14,7 +14,7 @@ agree to the microsecond.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -119,7 +119,8 @@ class WorkingCalendar:
     nor a joint-leave day (cuti bersama), nor one of ``extra_days_off``. Holidays are looked up
     once per year and cached, as are the office intervals of each date.
 
-    ``extra_days_off`` may be an iterable of dates or a mapping from date to a name.
+    ``extra_days_off`` may be an iterable of dates or a mapping from date to a name;
+    ``hours_overrides`` replace ``office_hours`` on the dates of their ranges.
 
     Office-time arithmetic is O(1) / O(log days): the calendar keeps, for a contiguous range of
     local dates (grown a year at a time as instants outside it are asked about), each day's
@@ -135,9 +136,12 @@ class WorkingCalendar:
         office_hours: OfficeHours,
         extra_days_off: Iterable[date] = (),
         country_subdiv: str | None = None,
+        hours_overrides: Sequence[tuple[date, date, OfficeHours]] = (),
     ) -> None:
         self.tz: ZoneInfo = ZoneInfo(tz)
         self.office_hours = office_hours
+        self.hours_overrides = tuple(hours_overrides)
+        """(from, to, hours): inclusive date ranges with other office hours (e.g. Ramadan)."""
         self.country_subdiv = country_subdiv
         if isinstance(extra_days_off, Mapping):
             self._extra: dict[date, str] = {d: str(n) for d, n in extra_days_off.items()}
@@ -199,7 +203,7 @@ class WorkingCalendar:
             return self._intervals[d]
         except KeyError:
             pass
-        hours = self.office_hours.for_weekday(d.weekday())
+        hours = self.office_hours_on(d).for_weekday(d.weekday())
         iv: tuple[int, int] | None
         if hours is None or self.holiday_name(d) is not None:
             iv = None
@@ -210,6 +214,14 @@ class WorkingCalendar:
             )
         self._intervals[d] = iv
         return iv
+
+    def office_hours_on(self, d: date) -> OfficeHours:
+        """The office hours that hold on ``d``: an override's whose range holds it, else the
+        week's (the policy refuses overlapping overrides)."""
+        for start, end, hours in self.hours_overrides:
+            if start <= d <= end:
+                return hours
+        return self.office_hours
 
     def local_date(self, instant: datetime) -> date:
         """The calendar date of ``instant`` in this calendar's zone."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import (
@@ -40,7 +41,7 @@ from pydantic import (
 )
 
 from states.lifecycle import FINAL_STATES, CaseState
-from workflow.enums import Channel, MaladministrationCategory, ReportType
+from workflow.enums import Channel, MaladministrationCategory, Priority, ReportType
 from workflow.escalation import LevelReached
 from workflow.reporter import ReporterView
 from workflow.sla import ComplaintClass
@@ -124,6 +125,12 @@ class Case(BaseModel):
     returned_by: tuple[str, ...] = ()
     """Agencies that returned the referral; excluded from re-routing."""
     complaint_class: ComplaintClass | None = None
+    priority: Priority | None = None
+    """The intake's priority, or the verifier's once verified (None: never given)."""
+    incident_date: date | None = None
+    """When the reporter says the maladministration happened (None: not given)."""
+    incident_older_than_two_years: bool | None = None
+    """The verifier's two-year check (`workflow.incident_age`); None without an incident date."""
     plan_posted: bool = False
     handler: str | None = None
     """The officer who took the case over, if any."""

@@ -6,7 +6,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from workflow.enums import ActorRole, RejectionReason, ReturnReason
+from workflow.enums import ActorRole, Priority, RejectionReason, ReturnReason
 from workflow.sla import ComplaintClass
 from workflow.values import (
     MAX_ATTACHMENTS,
@@ -94,7 +94,9 @@ class MaterialVerificationPayload(ActorPayload):
     agency: Code | None = None
     """The responsible agency; None lets routing decide (the intake suggestion)."""
     complaint_class: ComplaintClass | None = None
-    """Sets the resolution target; None = the policy's default class."""
+    """Sets the resolution target; None = derived (priority, category, the default class)."""
+    priority: Priority | None = None
+    """The verifier's priority; None keeps the intake's."""
     note: NoteText | None = None
 
 

@@ -16,6 +16,7 @@ from states.lifecycle import GUARDS, CaseState, Transition
 from workflow.case import APPLIED_CAP, Case, has_key
 from workflow.commands import Command
 from workflow.deployment import Deployment
+from workflow.enums import RejectionReason
 from workflow.escalation_state import ladder_position
 from workflow.events import (
     ActorNotePayload,
@@ -187,7 +188,8 @@ def _material(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
     agency = p.agency or case.suggested_agency
     rule = "verifier" if p.agency else "routing"
     category = case.category.value if case.category is not None else None
-    cls = dep.complaint_class(p.complaint_class, category)
+    priority = p.priority or case.priority
+    cls = dep.complaint_class(p.complaint_class, category, priority)
     verified = new_event(
         CaseVerified,
         case.case_id,
@@ -195,7 +197,13 @@ def _material(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
         0,
         now,
         case.correlation_id,
-        new_model(CaseVerifiedPayload, actor=p.actor, complaint_class=cls, note=p.note),
+        new_model(
+            CaseVerifiedPayload,
+            actor=p.actor,
+            complaint_class=cls,
+            priority=priority,
+            note=p.note,
+        ),
     )
     # The automatic `refer` transition from verified (guard has_agency).
     probe = replace_model(case, {"state": CaseState.VERIFIED, "agency": agency})
@@ -231,6 +239,15 @@ def _provide_information(dep: Deployment, case: Case, m: Any, now: datetime) -> 
 
 
 def _reject(dep: Deployment, case: Case, m: Any, now: datetime) -> list[Any]:
+    if (
+        m.payload.reason is RejectionReason.OLDER_THAN_TWO_YEARS
+        and case.incident_older_than_two_years is False
+    ):
+        raise _Rejection(
+            "guard_failed",
+            f"older_than_two_years: the reporter dates the incident {case.incident_date}, "
+            "within two years of receipt",
+        )
     payload = new_model(
         ComplaintRejectedPayload,
         actor=m.payload.actor,

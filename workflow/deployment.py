@@ -38,7 +38,7 @@ class Deployment:
         self._calendars: dict[str | None, WorkingCalendar] = {}
         self._ladders: dict[str | None, EscalationLadder] = {}
         self._targets: dict[tuple[Stage, Any], SlaTarget] = {}
-        self._classes: dict[tuple[Any, str | None], ComplaintClass] = {}
+        self._classes: dict[tuple[Any, str | None, str | None], ComplaintClass] = {}
 
     def calendar(self, agency: str | None) -> WorkingCalendar:
         """The calendar of an agency (None or unknown -> the default zone), cached."""
@@ -71,12 +71,15 @@ class Deployment:
             self._targets[stage, complaint_class] = target
         return target
 
-    def complaint_class(self, requested: Any, category: str | None) -> ComplaintClass:
-        """The class a verifier's request and the case's category give, cached."""
-        key = (requested, category)
+    def complaint_class(
+        self, requested: Any, category: str | None, priority: str | None = None
+    ) -> ComplaintClass:
+        """The class a verifier's request, the priority and the category give, cached."""
+        key = (requested, category, priority)
         cls = self._classes.get(key)
         if cls is None:
-            cls = self._classes[key] = self.policy.sla.complaint_class(requested, category)
+            sla = self.policy.sla
+            cls = self._classes[key] = sla.complaint_class(requested, category, priority)
         return cls
 
     def running(self, clock: SlaClock, cal: WorkingCalendar) -> Timers:

@@ -10,6 +10,7 @@ __all__ = [
     "Channel",
     "Confidentiality",
     "MaladministrationCategory",
+    "Priority",
     "RejectionReason",
     "ReportType",
     "ReturnReason",
@@ -63,6 +64,16 @@ class MaladministrationCategory(StrEnum):
     PARTIALITY = "berpihak"
     DISCRIMINATION = "diskriminasi"
     CONFLICT_OF_INTEREST = "konflik_kepentingan"
+
+
+class Priority(StrEnum):
+    """How urgent a complaint is, as intake or the verifier judges it; the policy's
+    ``class_by_priority`` maps it to a complaint class (and so a resolution target)."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
 
 
 class RejectionReason(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
@@ -9,6 +10,7 @@ from pydantic import AwareDatetime, Field
 from workflow.enums import (
     Channel,
     MaladministrationCategory,
+    Priority,
     RejectionReason,
     ReportType,
     ReturnReason,
@@ -95,6 +97,12 @@ class CaseOpenedPayload(FrozenModel):
     category: MaladministrationCategory | None = None
     service: str | None = None
     agency_hint: str | None = None
+    priority: Priority | None = None
+    """The intake's priority (None: none given)."""
+    incident_date: date | None = None
+    """When the reporter says it happened (None: not given)."""
+    incident_older_than_two_years: bool | None = None
+    """The two-year rule checked at opening for the verifier (None: no incident date)."""
     location: Location | None = None
     attachments: tuple[Attachment, ...] = ()
     language: str = "id"
@@ -134,6 +142,8 @@ class FormalVerificationCompleted(EventBase):
 
 class CaseVerifiedPayload(ActorPayload):
     complaint_class: ComplaintClass
+    priority: Priority | None = None
+    """The priority the class was derived with (the verifier's, else the intake's)."""
     note: str | None = None
 
 

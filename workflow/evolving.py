@@ -144,6 +144,9 @@ def _open_case(event: Any) -> Case:
         agency=None,
         returned_by=(),
         complaint_class=None,
+        priority=p.priority,
+        incident_date=p.incident_date,
+        incident_older_than_two_years=p.incident_older_than_two_years,
         plan_posted=False,
         handler=None,
         escalation_level=0,
@@ -168,7 +171,8 @@ def _apply_final(case: Case, event: Any) -> dict[str, Any]:
 
 
 def _apply_verified(case: Case, event: Any) -> dict[str, Any]:
-    return {"complaint_class": event.payload.complaint_class, "timers": NO_TIMERS}
+    p = event.payload
+    return {"complaint_class": p.complaint_class, "priority": p.priority, "timers": NO_TIMERS}
 
 
 def _apply_referred(case: Case, event: Any) -> dict[str, Any]:

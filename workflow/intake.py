@@ -6,11 +6,12 @@ import base64
 import hashlib
 import hmac
 import re
+from datetime import UTC, date, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from workflow.enums import Channel, MaladministrationCategory, ReportType
+from workflow.enums import Channel, MaladministrationCategory, Priority, ReportType
 from workflow.reporter import Reporter
 from workflow.values import (
     MAX_ATTACHMENTS,
@@ -30,9 +31,21 @@ __all__ = [
     "TRACKING_NUMBER",
     "ComplaintPayload",
     "ComplaintSubmitted",
+    "ReportedDate",
     "case_id_for",
     "with_tracking_number",
 ]
+
+
+def _date_not_number(value: object) -> object:
+    # pydantic's lax mode reads a number as days since 1970: a reporter's date is never that.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("a date must be written YYYY-MM-DD")
+    return value
+
+
+ReportedDate = Annotated[date, BeforeValidator(_date_not_number)]
+"""A date a reporter gives (ISO ``YYYY-MM-DD`` text or a date), never a number."""
 
 
 class ComplaintPayload(FrozenModel):
@@ -49,6 +62,10 @@ class ComplaintPayload(FrozenModel):
     category: MaladministrationCategory | None = None
     service: Annotated[str | None, Field(max_length=200)] = None
     agency_hint: Code | None = None
+    priority: Priority | None = None
+    """How urgent the channel or the intake desk judged it; the verifier may change it."""
+    incident_date: ReportedDate | None = None
+    """When the maladministration happened, as the reporter says (for the two-year rule)."""
     location: Location | None = None
     attachments: Annotated[tuple[Attachment, ...], Field(max_length=MAX_ATTACHMENTS)] = ()
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "id"
@@ -58,6 +75,17 @@ class ComplaintPayload(FrozenModel):
     """When the channel says the complaint was sent or created: an e-mail's ``Date:``, a WhatsApp
     or SMS provider's timestamp, a post's time, a LAPOR! report's creation time. The sender
     chooses it, so it is kept as claimed (even far off) and never starts or moves a clock."""
+
+    @model_validator(mode="after")
+    def _incident_not_after_receipt(self) -> ComplaintPayload:
+        # One day of slack: the reporter's local date may be a day ahead of UTC (WIT is +9).
+        if self.incident_date is not None and self.incident_date > (
+            self.received_at.astimezone(UTC).date() + timedelta(days=1)
+        ):
+            raise ValueError(
+                f"incident_date {self.incident_date} is after the complaint was received"
+            )
+        return self
 
 
 class ComplaintSubmitted(Envelope):

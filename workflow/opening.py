@@ -10,13 +10,14 @@ by ``now`` and kept as ``received_at_claimed`` on the event.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from workflow.deployment import Deployment
 from workflow.enums import Confidentiality, ReportType
 from workflow.events import CaseOpened, CaseOpenedPayload
 from workflow.fastpaths import case_id_fast, new_event, new_model, reporter_view_fast
+from workflow.incident_age import older_than_two_years
 from workflow.intake import ComplaintSubmitted
 from workflow.redaction import redact_identity
 from workflow.reporter import Reporter
@@ -59,6 +60,9 @@ def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> Ca
         category=p.category,
         service=p.service,
         agency_hint=p.agency_hint,
+        priority=p.priority,
+        incident_date=p.incident_date,
+        incident_older_than_two_years=_incident_too_old(dep, p.incident_date, received_at),
         location=p.location,
         attachments=p.attachments,
         language=p.language,
@@ -76,6 +80,14 @@ def open_case(dep: Deployment, message: ComplaintSubmitted, now: datetime) -> Ca
     return cast(
         CaseOpened, new_event(CaseOpened, case_id, message, 0, now, message.event_id, payload)
     )
+
+
+def _incident_too_old(dep: Deployment, incident: date | None, received_at: datetime) -> bool | None:
+    """The two-year rule against the receipt's local date at the triage desk."""
+    if incident is None:
+        return None
+    received = dep.calendar(dep.policy.triage_agency).local_date(received_at)
+    return older_than_two_years(incident, received)
 
 
 def _with_forced_confidentiality(reporter: Reporter, report_type: ReportType) -> Reporter:

@@ -25,8 +25,16 @@ from pydantic import (
     model_validator,
 )
 
-from workflow.calendar import OfficeHours, WorkingCalendar
+from workflow.calendar import REGIONAL_DAY_OFF, OfficeHours, WorkingCalendar
+from workflow.enums import Priority
 from workflow.escalation import EscalationLadder
+from workflow.regional import (
+    CalendarRules,
+    OfficeHoursOverride,
+    RegionalDayOff,
+    calendar_rules_for,
+    check_regional_rules,
+)
 from workflow.routing import Router, RoutingRule, normalize_key
 from workflow.sla import ComplaintClass, DayType, SlaTarget, Stage
 from workflow.validation import describe_validation_error
@@ -134,6 +142,24 @@ class SlaPolicy(BaseModel):
             raise ValueError(f"warning thresholds must be strictly ascending, got {v}")
         return v
 
+    @field_validator("class_by_priority")
+    @classmethod
+    def _check_priorities(cls, v: dict[str, ComplaintClass]) -> dict[str, ComplaintClass]:
+        """An entry no message can select would silently do nothing: refuse it."""
+        known = [p.value for p in Priority]
+        seen: dict[str, str] = {}
+        for label in v:
+            key = normalize_key(label)
+            if key not in known:
+                raise ValueError(
+                    f"{label!r}: no intake or verification carries this priority, so the entry "
+                    f"can have no effect (priorities: {', '.join(known)})"
+                )
+            if key in seen:
+                raise ValueError(f"{label!r} and {seen[key]!r} name one priority")
+            seen[key] = label
+        return v
+
     @model_validator(mode="after")
     def _check_classes(self) -> SlaPolicy:
         missing = [c.value for c in ComplaintClass if c not in self.resolution]
@@ -204,7 +230,9 @@ class _Caches:
     def __init__(self) -> None:
         # Keyed by everything they are built from, so a `model_copy(update=...)` that shares
         # this object with its original can never see a stale entry.
-        self.calendars: dict[tuple[str, OfficeHours, tuple[date, ...]], WorkingCalendar] = {}
+        self.calendars: dict[
+            tuple[str, OfficeHours, tuple[date, ...], CalendarRules], WorkingCalendar
+        ] = {}
         self.router: dict[tuple[Any, ...], Router] = {}
 
     def __eq__(self, other: object) -> bool:
@@ -227,7 +255,11 @@ class Policy(BaseModel):
     default_tz: TimeZoneName = "Asia/Jayapura"
     office_hours: OfficeHours = OfficeHours()
     extra_days_off: tuple[date, ...] = ()
-    """Regional days off on top of national holidays and cuti bersama."""
+    """Regional days off on top of national holidays and cuti bersama (every agency; no name:
+    `regional_days_off` names them and can limit them to agencies or zones)."""
+    regional_days_off: tuple[RegionalDayOff, ...] = ()
+    office_hours_overrides: tuple[OfficeHoursOverride, ...] = ()
+    """Office hours by date range (e.g. Ramadan), per agency or zone or for all."""
     agencies: tuple[Agency, ...]
     sla: SlaPolicy = SlaPolicy()
     ladder: EscalationLadder = EscalationLadder()
@@ -253,6 +285,8 @@ class Policy(BaseModel):
         for i, rule in enumerate(self.routing):
             if rule.agency not in codes:
                 raise ValueError(f"routing[{i}].agency: unknown agency {rule.agency!r}")
+        zones = {a.code: str(a.tz) for a in self.agencies}
+        check_regional_rules(zones, self.regional_days_off, self.office_hours_overrides)
         return self
 
     def agency(self, code: str) -> Agency:
@@ -268,12 +302,18 @@ class Policy(BaseModel):
         return self.default_tz if agency_code is None else self.agency(agency_code).tz
 
     def calendar_for(self, agency_code: str | None) -> WorkingCalendar:
-        """The working calendar of an agency's zone (None -> default zone); cached per zone."""
+        """The working calendar of an agency: its zone, and the regional days off and office
+        hour overrides that hold for it (None -> the default zone); cached per distinct set."""
         tz = self.tz_for(agency_code)
-        key = (tz, self.office_hours, self.extra_days_off)
+        rules = calendar_rules_for(
+            agency_code, tz, self.regional_days_off, self.office_hours_overrides
+        )
+        key = (tz, self.office_hours, self.extra_days_off, rules)
         cal = self._caches.calendars.get(key)
         if cal is None:
-            cal = WorkingCalendar(tz, self.office_hours, self.extra_days_off)
+            named, overrides = rules
+            days_off = {**dict.fromkeys(self.extra_days_off, REGIONAL_DAY_OFF), **dict(named)}
+            cal = WorkingCalendar(tz, self.office_hours, days_off, hours_overrides=overrides)
             self._caches.calendars[key] = cal
         return cal
 

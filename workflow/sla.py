@@ -18,7 +18,8 @@ that decide whether a mark is due are done in whole microseconds so that `due_ma
 Reopening (DOMAIN.md: a reopened case resumes the resolution clock, it is not reset, and it
 does not escalate instantly) is `reopen_clock`: it resumes the clock with its spent time and,
 if less than a grace period would remain, extends the budget so that the breach falls no
-earlier than the grace period after the reopening (default: close of the next working day).
+earlier than the grace period after the reopening (default: close of the next working day),
+with the warnings counted again over that grace (``warn_from_seconds``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ class SlaClock(BaseModel):
     warned: tuple[float, ...] = ()
     """Warning fractions already raised, ascending."""
     breached: bool = False
+    warn_from_seconds: float = Field(default=0.0, ge=0)
+    """Where the warning fractions count from: 0 = the start; a late reopened case counts them
+    over the time it was given after the reopening (see `reopen_clock`)."""
 
     @property
     def paused(self) -> bool:
@@ -171,9 +175,11 @@ def _spent_us(clock: SlaClock) -> int:
 
 
 def _threshold_us(clock: SlaClock, fraction: float) -> int:
+    budget = _budget_us(clock)
     if fraction >= 1.0:
-        return _budget_us(clock)
-    return math.ceil(fraction * _budget_us(clock))
+        return budget
+    base = round(clock.warn_from_seconds * _US_PER_S)
+    return base + math.ceil(fraction * (budget - base))
 
 
 def _elapsed_us(clock: SlaClock, now: datetime, cal: WorkingCalendar) -> int:
@@ -249,6 +255,7 @@ def start_clock(stage: Stage, target: SlaTarget, now: datetime, cal: WorkingCale
             "running_since": now,
             "warned": (),
             "breached": False,
+            "warn_from_seconds": 0.0,
         }
     )
 
@@ -286,19 +293,24 @@ def reopen_clock(
     The spent time is kept. If the time remaining would be less than ``grace`` (measured as
     `deadline_for` (grace, now), e.g. 1 working day = the close of the next working day), the
     budget is extended so that the breach falls exactly at that grace deadline; the breach flag
-    is then cleared (a new breach can follow after the grace) and the warning ``thresholds``
-    already passed under the new budget are recorded as raised, so nothing fires at once.
-    Otherwise the clock is simply resumed.
+    is then cleared (a new breach can follow after the grace), and the warnings start over at
+    the same thresholds of the time given after the reopening (``warn_from_seconds``): a late
+    case is warned at half and three quarters of its grace before it moves up a level, and
+    nothing fires at once. Otherwise the clock is simply resumed. (``thresholds`` is kept for
+    callers; the warnings come from the policy's thresholds wherever the clock is read.)
     """
     resumed = resume_clock(clock, now, cal)
     grace_us = _measure_us(resumed.unit, now, deadline_for(grace, now, cal), cal)
     elapsed = _elapsed_us(resumed, now, cal)
     if not resumed.breached and _budget_us(resumed) - elapsed >= grace_us:
         return resumed
-    extended = _copy(resumed, budget_seconds=(elapsed + grace_us) / _US_PER_S, breached=False)
-    passed = {f for f in thresholds if 0 < f < 1 and elapsed >= _threshold_us(extended, f)}
-    warned = tuple(sorted(set(extended.warned) | passed))
-    return _copy(extended, warned=warned)
+    return _copy(
+        resumed,
+        budget_seconds=(elapsed + grace_us) / _US_PER_S,
+        breached=False,
+        warned=(),
+        warn_from_seconds=elapsed / _US_PER_S,
+    )
 
 
 def elapsed_seconds(clock: SlaClock, now: datetime, cal: WorkingCalendar) -> float:

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from workflow.enums import Channel, Confidentiality, MaladministrationCategory, ReportType
+from workflow.enums import (
+    Channel,
+    Confidentiality,
+    MaladministrationCategory,
+    Priority,
+    ReportType,
+)
 from workflow.intake import ComplaintPayload, ComplaintSubmitted, case_id_for
 from workflow.reporter import Reporter
 from workflow.values import (
@@ -64,6 +70,10 @@ class ComplaintDraft:
     language: str = "id"
     external_reference: str | None = None
     channel_sent_at: datetime | None = None
+    incident_date: date | None = None
+    """When the reporter says it happened (the two-year rule), if the channel asks."""
+    priority: Priority | None = None
+    """Set by an intake operator (call centre, counter), never by the public."""
 
 
 def claimed_time(value: datetime | None) -> datetime | None:
@@ -145,6 +155,8 @@ def build_complaint(draft: ComplaintDraft) -> ComplaintSubmitted:
             language=draft.language,
             external_reference=draft.external_reference,
             channel_sent_at=claimed_time(draft.channel_sent_at),
+            incident_date=draft.incident_date,
+            priority=draft.priority,
         )
         return ComplaintSubmitted(
             event_id=f"intake:{case_id}",

@@ -17,8 +17,14 @@ from consumers.adapters.fields import (
     PhoneNumber,
     coordinates_together,
 )
-from workflow.enums import Channel, Confidentiality, MaladministrationCategory, ReportType
-from workflow.intake import ComplaintSubmitted
+from workflow.enums import (
+    Channel,
+    Confidentiality,
+    MaladministrationCategory,
+    Priority,
+    ReportType,
+)
+from workflow.intake import ComplaintSubmitted, ReportedDate
 from workflow.values import Attachment
 
 _ID = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -65,6 +71,8 @@ class WebComplaint(BaseModel):
     agency_hint: AgencyCode | None = None
     location: WebLocation | None = None
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "id"
+    incident_date: ReportedDate | None = None
+    """When it happened, as the reporter remembers it (not after today)."""
 
 
 class WebFormFields(BaseModel):
@@ -82,6 +90,7 @@ class WebFormFields(BaseModel):
     confidentiality: Confidentiality = Confidentiality.PUBLIC
     report_type: ReportType = ReportType.PENGADUAN
     category: MaladministrationCategory | None = None
+    incident_date: ReportedDate | None = None
     address: Annotated[str | None, Field(max_length=500)] = None
     latitude: Annotated[float | None, Field(ge=-90, le=90)] = None
     longitude: Annotated[float | None, Field(ge=-180, le=180)] = None
@@ -107,6 +116,8 @@ class OperatorComplaint(WebComplaint):
     operator; the operator's id comes from their token and is part of the message id."""
 
     channel: Literal["call_centre", "walk_in"] = "call_centre"
+    priority: Priority | None = None
+    """The operator's judgement of urgency (`sla.class_by_priority`)."""
 
 
 def _draft(
@@ -134,6 +145,8 @@ def _draft(
         location=location_from(loc.address, loc.latitude, loc.longitude) if loc else None,
         attachments=attachments,
         language=form.language,
+        incident_date=form.incident_date,
+        priority=getattr(form, "priority", None),
     )
 
 

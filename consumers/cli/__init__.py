@@ -15,7 +15,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from consumers.cli import cases, deadletters, engine, readmodel, reporter, services, tools
+from consumers.cli import cases, deadletters, engine, readmodel, reporter, services, tools, whatif
 from consumers.cli.common import CliError, one_line
 
 # The order ``aduan --help`` has always listed the commands in (operators know it by sight);
@@ -33,6 +33,8 @@ _HELP_ORDER = (
     "run",
     "demo",
     "keygen",
+    "asyncapi",
+    "whatif",
     "clock",
     "schema",
     "case",
@@ -53,7 +55,7 @@ def _help_position(name: str | None) -> int:
     return _HELP_ORDER.index(name) if name in _HELP_ORDER else len(_HELP_ORDER)
 
 
-_GROUPS = (engine, cases, services, reporter, tools, deadletters, readmodel)
+_GROUPS = (engine, cases, services, reporter, tools, deadletters, readmodel, whatif)
 for _group in _GROUPS:
     _group.register(app)
 # Typer lists commands as registered; a stable sort keeps the rest in their own order.

@@ -16,6 +16,7 @@ schema_app = typer.Typer(no_args_is_help=True, help="JSON Schemas of every messa
 def register(app: typer.Typer) -> None:
     app.command()(diagram)
     app.command()(keygen)
+    app.command()(asyncapi)
     app.add_typer(schema_app, name="schema")
 
 
@@ -31,6 +32,23 @@ def schema_export(
     for name, schema in sorted(schemas.items()):
         (out / f"{name}.schema.json").write_text(json.dumps(schema, indent=2, ensure_ascii=False))
     typer.echo(f"{len(schemas)} schemas written to {out}")
+
+
+def asyncapi(
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if the committed document is stale.")
+    ] = False,
+) -> None:
+    """Write docs/asyncapi.yaml: every topic, its key and messages (AsyncAPI 3.0)."""
+    from consumers import asyncapi as document
+
+    if check:
+        committed = document.DOCUMENT_PATH.read_text(encoding="utf-8")
+        if committed != document.render():
+            raise CliError(f"{document.DOCUMENT_PATH} is stale: run `aduan asyncapi`")
+        typer.echo(f"{document.DOCUMENT_PATH} is up to date")
+        return
+    typer.echo(f"written {document.write()}")
 
 
 def diagram(

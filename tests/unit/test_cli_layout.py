@@ -33,6 +33,8 @@ def test_every_group_is_registered_in_the_familiar_help_order() -> None:
         "run",
         "demo",
         "keygen",
+        "asyncapi",
+        "whatif",
         "clock",
         "schema",
         "case",

@@ -277,7 +277,13 @@ def test_reopen_resumes_without_instant_breach(cal: WorkingCalendar) -> None:
     assert reopened.spent_seconds == 27 * H  # not reset
     assert due_marks(reopened, now, cal, THRESHOLDS) == []
     assert deadline(reopened, cal) == datetime(2026, 2, 18, 16, tzinfo=WIT)
-    assert next_mark_at(reopened, cal, THRESHOLDS) == datetime(2026, 2, 18, 16, tzinfo=WIT)
+    # Warned again at the same thresholds of the 14.5 h grace (Fri 6.5 h + Wed 8 h; Mon and
+    # Tue are Imlek leave): half at Wed 08:45, three quarters at Wed 12:22:30, then the breach.
+    assert reopened.warned == ()
+    assert next_mark_at(reopened, cal, THRESHOLDS) == datetime(2026, 2, 18, 8, 45, tzinfo=WIT)
+    half = mark(reopened, 0.5)
+    assert next_mark_at(half, cal, THRESHOLDS) == datetime(2026, 2, 18, 12, 22, 30, tzinfo=WIT)
+    assert next_mark_at(mark(half, 0.75), cal, THRESHOLDS) == deadline(reopened, cal)
 
 
 def test_reopen_with_enough_time_left_just_resumes(cal: WorkingCalendar) -> None:
