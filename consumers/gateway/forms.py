@@ -48,12 +48,20 @@ async def read_form(
     request: Request, model: type[_M], media_types: tuple[str, ...] = FORM_MEDIA_TYPES
 ) -> tuple[_M, FormData]:
     """The form validated by ``model`` (pydantic's ValidationError answers 422), and the raw
-    form for its files. The last value of a repeated field wins."""
+    form for its files. A field of the model sent twice is refused (422): its schema is one string, and
+    picking one of the values would accept a body the document says is invalid."""
     media = media_type(request)
     if media not in media_types:
         raise ApiError(415, "unsupported_media_type", f"expected {' or '.join(media_types)}")
     form = await request.form()
-    values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    known = {field.alias or name for name, field in model.model_fields.items()}
+    values: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            continue
+        if key in values and key in known:
+            raise ApiError(422, "invalid_payload", f"{key[:64]}: give this field once")
+        values[key] = value
     return model.model_validate(values), form
 
 

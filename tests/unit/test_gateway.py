@@ -208,6 +208,19 @@ def test_multipart_files_go_to_the_store_not_to_kafka(client: TestClient, env: E
     assert env.app.state.gateway.store.open_uri(attachment.uri) == photo
 
 
+def test_a_form_field_given_twice_is_refused(client: TestClient, env: Env) -> None:
+    # The schema says one string; picking one of two names would accept an invalid body.
+    answer = client.post(
+        "/v1/intake/web/multipart",
+        data={"submission_id": "mp-2", "text": "Drainase tersumbat", "name": ["Budi", "Ani"]},
+        files=[("attachments", ("foto.jpg", b"\xff\xd8", "image/jpeg"))],
+        headers=KEY,
+    )
+    assert answer.status_code == 422, answer.text
+    assert "name: give this field once" in answer.text
+    assert env.publisher.sent == []
+
+
 def test_sms_json_form_and_wrong_type(client: TestClient, env: Env) -> None:
     sms = {
         "message_id": "m1",
