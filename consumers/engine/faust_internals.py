@@ -72,8 +72,10 @@ def drain_fully_before_commit(buffer: Any) -> None:
 
     async def flush() -> None:
         while buffer.size or in_flight:
-            if buffer.state != "running":
-                raise RuntimeError("Cannot flush: Producer not Running")
+            if buffer.state != "running":  # stopping: faust's own checks, never a hang
+                if buffer.size:
+                    raise RuntimeError("Cannot flush: Producer not Running")
+                return
             if buffer.size:
                 await buffer.flush_atmost(None)  # returns after 0.1 s without progress
             else:
