@@ -56,22 +56,29 @@ def drain_fully_before_commit(buffer: Any) -> None:
     when the buffer is empty and no message is between the buffer and the client; it still
     raises, as faust's does, when the buffer stops with messages in it (stopping never hangs).
 
-    Private: ``_send_pending`` (the buffer's hand-over to the client, looked up when the buffer
+    Private: ``put``, ``_send_pending`` (the hand-over to the client, looked up when the buffer
     starts, so this must run before the app starts) and ``state``/``size``/``flush_atmost``.
     """
-    hand_over = buffer._send_pending
-    in_flight = 0
+    hand_over, put = buffer._send_pending, buffer.put
+    queued = handed_over = 0  # the buffer is a FIFO: the first ``handed_over`` have left it
+
+    def counted_put(fut: Any) -> None:
+        nonlocal queued
+        queued += 1
+        put(fut)
 
     async def counted_hand_over(fut: Any) -> None:
-        nonlocal in_flight
-        in_flight += 1
+        nonlocal handed_over
         try:
             await hand_over(fut)
         finally:
-            in_flight -= 1
+            handed_over += 1
 
     async def flush() -> None:
-        while buffer.size or in_flight:
+        # Only what was buffered when the commit began: later writes belong to later records,
+        # and waiting for them would stall the commit as long as the agent keeps writing.
+        target = queued
+        while handed_over < target:
             if buffer.state != "running":  # stopping: faust's own checks, never a hang
                 if buffer.size:
                     raise RuntimeError("Cannot flush: Producer not Running")
@@ -79,7 +86,8 @@ def drain_fully_before_commit(buffer: Any) -> None:
             if buffer.size:
                 await buffer.flush_atmost(None)  # returns after 0.1 s without progress
             else:
-                await asyncio.sleep(0.05)  # the last message is with the client's send
+                await asyncio.sleep(0.05)  # the last one is with the client's send
 
+    buffer.put = counted_put
     buffer._send_pending = counted_hand_over
     buffer.flush = flush

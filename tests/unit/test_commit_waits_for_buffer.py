@@ -82,3 +82,26 @@ def test_flush_of_a_stopped_buffer_with_messages_raises_instead_of_hanging() -> 
             await asyncio.wait_for(buffer.flush(), timeout=5)
 
     asyncio.run(scenario())
+
+
+def test_flush_does_not_wait_for_writes_buffered_after_it_began() -> None:
+    """A commit covers records processed before it began; the agent keeps writing meanwhile."""
+
+    async def scenario() -> bool:
+        app = faust.App("commit-drain-later", broker="kafka://127.0.0.1:1", autodiscover=False)
+        buffer = app.producer.buffer
+        drain_fully_before_commit(buffer)
+        await buffer.start()
+        earlier, later = _HeldChannel(), _HeldChannel()
+        earlier.broker_back.set()
+        try:
+            buffer.put(_Buffered(earlier))
+            flush = asyncio.ensure_future(buffer.flush())
+            buffer.put(_Buffered(later))  # written after the commit began; held forever here
+            done, _ = await asyncio.wait({flush}, timeout=5)
+            return bool(done) and earlier.published == 1
+        finally:
+            later.broker_back.set()
+            await buffer.stop()
+
+    assert asyncio.run(scenario())
