@@ -97,6 +97,7 @@ def test_flush_does_not_wait_for_writes_buffered_after_it_began() -> None:
         try:
             buffer.put(_Buffered(earlier))
             flush = asyncio.ensure_future(buffer.flush())
+            await asyncio.sleep(0)  # the commit has begun
             buffer.put(_Buffered(later))  # written after the commit began; held forever here
             done, _ = await asyncio.wait({flush}, timeout=5)
             return bool(done) and earlier.published == 1
