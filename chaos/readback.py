@@ -37,8 +37,14 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 120) -> Iterator[A
         deadline = time.monotonic() + timeout_s
         while pending:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic}: {len(pending)} partitions not at their end")
+                raise TimeoutError(
+                    f"reading {topic}: no progress for {timeout_s:g} s, {len(pending)} partitions "
+                    "not at their end"
+                )
             for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+                # ``timeout_s`` bounds a read that stopped moving, not a slow one (a loaded
+                # machine took more than 120 s for 130k snapshots)
+                deadline = time.monotonic() + timeout_s
                 yield from records
             for tp in list(pending):
                 if consumer.position(tp) >= ends[tp]:

@@ -35,7 +35,7 @@ from consumers.engine.clock import (
     follow_clock_topic,
     replay_clock_topic_when_reachable,
 )
-from consumers.engine.faust_internals import memory_store_partitions
+from consumers.engine.faust_internals import drain_fully_before_commit, memory_store_partitions
 from consumers.engine.records import CODEC_NAME, HeldCommands, register_codec
 from consumers.engine.relay import EventRelay
 from consumers.engine.timer import DeadlineIndex
@@ -109,7 +109,7 @@ class Engine:
 
     def _new_app(self) -> faust.App:
         s = self.settings
-        return faust.App(
+        app = faust.App(
             s.full_app_id,
             **s.faust_app(),
             store=s.store,
@@ -132,6 +132,9 @@ class Engine:
             web_port=s.web_port,
             autodiscover=False,
         )
+        # No offset commit while case-table writes of the records it covers are still buffered.
+        drain_fully_before_commit(app.producer.buffer)
+        return app
 
     def _raw_topic(self, *names: str, partitions: int | None = None) -> faust.TopicT:
         """Bytes in, bytes out: the agent decodes itself, so bad input can be dead-lettered with

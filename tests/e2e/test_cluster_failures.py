@@ -36,7 +36,7 @@ def config() -> RunConfig:
         simulated_days=20.0,
         clock_steps=60,
         cluster_nodes=3,
-        cluster_port=19830,
+        cluster_port=int(os.environ.get("ADUAN_CHAOS_CLUSTER_PORT", "19830")),
         cluster_steps=("controller", "broker+worker", "two-brokers"),
         drain_timeout=600.0,
     )
