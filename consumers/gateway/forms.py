@@ -48,8 +48,8 @@ async def read_form(
     request: Request, model: type[_M], media_types: tuple[str, ...] = FORM_MEDIA_TYPES
 ) -> tuple[_M, FormData]:
     """The form validated by ``model`` (pydantic's ValidationError answers 422), and the raw
-    form for its files. A field of the model sent twice is refused (422): its schema is one string, and
-    picking one of the values would accept a body the document says is invalid."""
+    form for its files. A field of the model sent twice is refused (422): its schema is one
+    string, and picking one of the values would accept a body the document says is invalid."""
     media = media_type(request)
     if media not in media_types:
         raise ApiError(415, "unsupported_media_type", f"expected {' or '.join(media_types)}")
