@@ -7,7 +7,9 @@ by its event id, a snapshot replaces only an older version, so a re-read changes
 Partitions without a stored offset start at the beginning. The model is *ready* once the
 positions reach the end offsets seen at start.
 
-No consumer group: the partitions are assigned, and the offsets live in the database only.
+No consumer group: the partitions are assigned, and the offsets live in the database only. A
+record the model cannot parse goes to ``deadletter`` with its bytes (``aduan.deadlettered_by:
+readmodel``) before the transaction that moves the offsets past it, and the rest goes on.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from consumers.readmodel.store import Batch, SqlReadModel
+from consumers.deadletter import DEADLETTERED_BY, deadletter_headers
+from consumers.readmodel.store import Batch, Rejected, SqlReadModel
 from consumers.settings import SharedSettings
 from consumers.topic_reading import refresh_metadata
+from consumers.topics import DEADLETTER
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ class Projection:
         """The position every partition started from (stored offset or 0): tests and logs."""
         self.records_read = 0
         self._task: asyncio.Task[None] | None = None
+        self._producer: AIOKafkaProducer | None = None
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
@@ -85,6 +91,9 @@ class Projection:
             await self._follow(consumer, state_topic, ends)
         finally:
             await consumer.stop()
+            if self._producer is not None:
+                await self._producer.stop()
+                self._producer = None
 
     async def _connect(self, consumer: AIOKafkaConsumer) -> bool:
         while not self._stop.is_set():
@@ -133,8 +142,33 @@ class Projection:
             polled = await consumer.getmany(timeout_ms=200, max_records=self.max_batch)
             if polled:
                 batch = _batch(polled, state_topic)
-                await asyncio.to_thread(self.model.apply, batch)
+                prepared = await asyncio.to_thread(self.model.prepare, batch)
+                if prepared.rejected:
+                    # Before the offsets move past them: a crash re-reads, never loses them.
+                    await self._deadletter(prepared.rejected)
+                await asyncio.to_thread(self.model.write, prepared)
                 self.records_read += len(batch.states) + len(batch.events)
+
+    async def _deadletter(self, rejected: list[Rejected]) -> None:
+        if self._producer is None:
+            self._producer = AIOKafkaProducer(
+                **self.settings.aiokafka_client(), acks="all", enable_idempotence=True
+            )
+            await self._producer.start()
+        for record in rejected:
+            source = _Source(self.settings.topic(record.topic), record.partition, record.offset)
+            headers = deadletter_headers(record.reason, record.detail, source)
+            headers.append((DEADLETTERED_BY, b"readmodel"))
+            await self._producer.send_and_wait(
+                self.settings.topic(DEADLETTER), record.value, headers=headers
+            )
+            log.warning(
+                "read model projection: %s[%d]@%d dead-lettered (%s)",
+                source.topic,
+                record.partition,
+                record.offset,
+                record.reason,
+            )
 
 
 def _batch(polled: dict[Any, list[Any]], state_topic: str) -> Batch:
@@ -144,10 +178,18 @@ def _batch(polled: dict[Any, list[Any]], state_topic: str) -> Batch:
             continue
         if tp.topic == state_topic:
             batch.states.extend((r.key, r.value) for r in records)
+            batch.state_positions.extend((tp.partition, r.offset) for r in records)
         else:
             batch.events.extend((tp.partition, r.offset, r.value) for r in records)
         batch.next_offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
     return batch
+
+
+@dataclass(frozen=True)
+class _Source:
+    topic: str
+    partition: int
+    offset: int
 
 
 def _describe(positions: dict[tuple[str, int], int]) -> str:

@@ -21,10 +21,14 @@ from workflow.case import Case
 from workflow.codec import InvalidMessage, parse_event
 from workflow.events import Event
 from workflow.policy import Policy
+from workflow.validation import describe_validation_error
 
 log = logging.getLogger(__name__)
 
 TopicPartitionKey = tuple[str, int]
+
+STATE, EVENTS = "cases.state", "cases.events"
+"""The logical topics the rows come from (dead letters name them, prefixed or not)."""
 
 
 @dataclass
@@ -36,6 +40,32 @@ class Batch:
     events: list[tuple[int, int, bytes | None]] = field(default_factory=list)
     """(partition, offset, value) from ``cases.events``."""
     next_offsets: dict[TopicPartitionKey, int] = field(default_factory=dict)
+    state_positions: list[tuple[int, int]] = field(default_factory=list)
+    """(partition, offset) of each of ``states``, when known (for dead letters)."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record the read model cannot hold: it goes to ``deadletter`` with its bytes."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    reason: str
+    detail: str
+    """One line naming the rule broken; never the record's values (they may identify)."""
+
+
+@dataclass
+class Prepared:
+    """A batch parsed into rows, ready for its one transaction."""
+
+    snapshots: list[dict[str, Any]]
+    tombstones: list[str]
+    event_rows: list[dict[str, Any]]
+    next_offsets: dict[TopicPartitionKey, int]
+    rejected: list[Rejected]
 
 
 class SqlReadModel:
@@ -102,8 +132,21 @@ class SqlReadModel:
 
     def apply(self, batch: Batch) -> None:
         """Write the batch's rows and its offsets in one transaction (all or nothing)."""
-        snapshots, tombstones = self._latest_snapshots(batch.states)
-        event_rows = self._event_rows(batch.events)
+        self.write(self.prepare(batch))
+
+    def prepare(self, batch: Batch) -> Prepared:
+        """Parse the batch; what cannot be parsed is `Rejected` (the projection dead-letters
+        it before the transaction that moves the offsets past it)."""
+        rejected: list[Rejected] = []
+        snapshots, tombstones = self._latest_snapshots(batch, rejected)
+        event_rows = self._event_rows(batch.events, rejected)
+        self.skipped += len(rejected)
+        return Prepared(snapshots, tombstones, event_rows, dict(batch.next_offsets), rejected)
+
+    def write(self, prepared: Prepared) -> None:
+        """The prepared rows and the offsets, in one transaction."""
+        snapshots, tombstones = prepared.snapshots, prepared.tombstones
+        event_rows = prepared.event_rows
         with self.engine.begin() as conn:
             if tombstones:
                 conn.execute(delete(cases).where(cases.c.case_id.in_(tombstones)))
@@ -111,15 +154,16 @@ class SqlReadModel:
                 conn.execute(self._upsert_cases(conn), snapshots)
             if event_rows:
                 conn.execute(self._insert(conn, events).on_conflict_do_nothing(), event_rows)
-            if batch.next_offsets:
-                conn.execute(self._upsert_offsets(conn), _offset_rows(batch.next_offsets))
+            if prepared.next_offsets:
+                conn.execute(self._upsert_offsets(conn), _offset_rows(prepared.next_offsets))
 
     def _latest_snapshots(
-        self, records: Iterable[tuple[bytes | None, bytes | None]]
+        self, batch: Batch, rejected: list[Rejected]
     ) -> tuple[list[dict[str, Any]], list[str]]:
         """Per case the last word of the batch: its newest snapshot, or a tombstone."""
         latest: dict[str, dict[str, Any] | None] = {}
-        for key, value in records:
+        positions = batch.state_positions or [(-1, -1)] * len(batch.states)
+        for (key, value), (partition, offset) in zip(batch.states, positions, strict=True):
             if value is None:
                 if key is not None:
                     latest[key.decode(errors="replace")] = None
@@ -127,8 +171,14 @@ class SqlReadModel:
             try:
                 text = value.decode()
                 case = Case.model_validate_json(text)
-            except (UnicodeDecodeError, ValidationError):
-                self.skipped += 1
+            except UnicodeDecodeError:
+                rejected.append(Rejected(STATE, partition, offset, value, "not_utf8", "not UTF-8"))
+                continue
+            except ValidationError as exc:
+                detail = describe_validation_error(exc, root="<snapshot>", first_only=True)
+                rejected.append(
+                    Rejected(STATE, partition, offset, value, "invalid_snapshot", detail)
+                )
                 continue
             known = latest.get(case.case_id)
             if known is None or known["version"] <= case.version:
@@ -136,15 +186,19 @@ class SqlReadModel:
         rows = [row for row in latest.values() if row is not None]
         return rows, [case_id for case_id, row in latest.items() if row is None]
 
-    def _event_rows(self, records: Iterable[tuple[int, int, bytes | None]]) -> list[dict[str, Any]]:
+    def _event_rows(
+        self, records: Iterable[tuple[int, int, bytes | None]], rejected: list[Rejected]
+    ) -> list[dict[str, Any]]:
         rows: dict[str, dict[str, Any]] = {}
         for partition, offset, value in records:
             if value is None:
                 continue
             try:
                 event = parse_event(value)
-            except InvalidMessage:
-                self.skipped += 1
+            except InvalidMessage as exc:
+                rejected.append(
+                    Rejected(EVENTS, partition, offset, value, exc.reason.value, exc.detail)
+                )
                 continue
             rows.setdefault(event.event_id, event_row(event, partition, offset, value.decode()))
         return list(rows.values())

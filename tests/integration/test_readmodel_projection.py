@@ -20,11 +20,16 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import create_engine, func, select, update
 
+from consumers.readmodel.database import open_database
+from consumers.readmodel.projection import Projection
 from consumers.readmodel.schema import cases, events, offsets
+from consumers.readmodel.store import SqlReadModel
+from consumers.settings import SharedSettings
 from consumers.topic_reading import read_until_end
 from tests.conftest import KafkaTopics
 from tests.readmodel_cases import written_cases
 from workflow.codec import encode
+from workflow.policy import load_policy
 
 REPO = Path(__file__).resolve().parents[2]
 WRITTEN = written_cases(count=600, seed=7)
@@ -231,3 +236,44 @@ def _assert_database_is_the_topics(
 def _tampered(case_id: str) -> str:
     case = WRITTEN.cases[case_id]
     return case.model_copy(update={"subject": "diubah diam-diam"}).model_dump_json()
+
+
+def test_a_record_the_model_cannot_read_goes_to_deadletter_and_the_rest_is_projected(
+    kafka_topics: KafkaTopics, tmp_path: Path
+) -> None:
+    good = [r for r in WRITTEN.records if r[0] == "state"][:5]
+    broken_snapshot, broken_event = b"{not json", b'{"type": "CaseOpened"}'
+
+    async def write_and_project() -> SqlReadModel:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_topics.bootstrap, acks="all")
+        await producer.start()
+        try:
+            for _, key, value in good[:2]:
+                await producer.send_and_wait(kafka_topics["cases.state"], key=key, value=value)
+            await producer.send_and_wait(
+                kafka_topics["cases.state"], key=b"ADU-BAD0-BAD0-BAD0", value=broken_snapshot
+            )
+            await producer.send_and_wait(kafka_topics["cases.events"], value=broken_event)
+            for _, key, value in good[2:]:
+                await producer.send_and_wait(kafka_topics["cases.state"], key=key, value=value)
+        finally:
+            await producer.stop()
+        settings = SharedSettings(
+            kafka_bootstrap=[kafka_topics.bootstrap], topic_prefix=kafka_topics.prefix
+        )
+        model = SqlReadModel(open_database(f"sqlite:///{tmp_path / 'rm.sqlite'}"), load_policy())
+        await asyncio.wait_for(Projection(settings, model, until_caught_up=True).run(), 120)
+        return model
+
+    model = asyncio.run(write_and_project())
+    for _, key, _ in good:
+        assert key is not None
+        assert model.case(key.decode()) is not None  # the rest went on
+    letters = _topic_records(kafka_topics, "deadletter")
+    assert sorted(r.value for r in letters) == sorted([broken_snapshot, broken_event])
+    for letter in letters:
+        headers = {k: v.decode() for k, v in letter.headers}
+        assert headers["aduan.deadlettered_by"] == "readmodel"
+        assert headers["aduan.error.reason"]
+        expected = "cases.state" if letter.value == broken_snapshot else "cases.events"
+        assert headers["aduan.source.topic"] == kafka_topics[expected]

@@ -88,14 +88,14 @@ def test_only_the_reporter_service_and_the_operator_read_contacts(prefix: str) -
 
 
 @pytest.mark.parametrize("prefix", ["", "staging"])
-def test_the_gateway_writes_intake_commands_and_replies_only(prefix: str) -> None:
+def test_the_gateway_writes_intake_commands_replies_and_dead_letters_only(prefix: str) -> None:
     acls = secure.wanted_acls(prefix, "aduan")
     written = {
         t.name
         for t in TOPICS
         if "gateway" in allowed(acls, TOPIC, topic_name(t.name, prefix), WRITE)
     }
-    assert written == {INTAKE, COMMANDS, REPORTER_INBOUND}
+    assert written == {INTAKE, COMMANDS, REPORTER_INBOUND, DEADLETTER}
 
 
 @pytest.mark.parametrize("prefix", ["", "staging"])
