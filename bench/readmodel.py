@@ -1,0 +1,211 @@
+"""``python -m bench.readmodel [--cases N] [--backend sqlite|postgresql ...]``: the read model
+with a million cases (issue 19).
+
+The rows are bulk-loaded directly (not through Kafka): 200 snapshots and histories made by the
+real core are cloned under new tracking numbers with shifted times (columns shifted, snapshot
+text renamed), two events per case. Then, on each database: a lookup (case + history) p99 over
+random tracking numbers, a work-queue page (agency + states, 50 by deadline) p99 and its count
+p99; and the gateway started on the loaded SQLite database: seconds to /readyz and its RSS.
+PostgreSQL is a server of the bench's own (tests/postgres_server.py, port 19901).
+Writes bench/results/readmodel.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+
+from consumers.readmodel.columns import case_row, event_row
+from consumers.readmodel.database import open_database
+from consumers.readmodel.queries import QueueQuery
+from consumers.readmodel.schema import cases, events
+from consumers.readmodel.store import SqlReadModel
+from states.lifecycle import CaseState
+from workflow.codec import encode
+from workflow.policy import load_policy
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "readmodel.json"
+CHUNK = 20_000
+
+
+def _templates() -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    from tests.readmodel_cases import written_cases
+
+    policy = load_policy()
+    written = written_cases(count=200, seed=1)
+    out = []
+    for case_id, case in written.cases.items():
+        row = case_row(case, policy)
+        evs = [
+            event_row(e, 0, i, encode(e).decode())
+            for i, e in enumerate(written.events[case_id][:2])
+        ]
+        out.append((row, evs))
+    return out
+
+
+def load(store: SqlReadModel, count: int) -> float:
+    templates = _templates()
+    started = time.perf_counter()
+    case_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    with store.engine.begin() as conn:
+        for number in range(count):
+            row, evs = templates[number % len(templates)]
+            new_id = f"ADU-B{number:07d}"
+            shift = timedelta(minutes=number % 525_600)
+            clone = {
+                **row,
+                "case_id": new_id,
+                "snapshot": row["snapshot"].replace(row["case_id"], new_id),
+            }
+            for column in ("opened_at", "due_at", "queue_at"):
+                if clone[column] is not None:
+                    clone[column] = clone[column] + shift
+            case_rows.append(clone)
+            for index, ev in enumerate(evs):
+                event_rows.append({**ev, "event_id": f"{new_id}-e{index}", "case_id": new_id,
+                                   "offset": number * 2 + index,
+                                   "body": ev["body"].replace(row["case_id"], new_id)})  # fmt: skip
+            if len(case_rows) >= CHUNK:
+                conn.execute(insert(cases), case_rows)
+                conn.execute(insert(events), event_rows)
+                case_rows, event_rows = [], []
+        if case_rows:
+            conn.execute(insert(cases), case_rows)
+            conn.execute(insert(events), event_rows)
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    return time.perf_counter() - started
+
+
+def p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100)[98] * 1000
+
+
+def measure(store: SqlReadModel, count: int, runs: int) -> dict[str, float]:
+    rng = random.Random(19)
+    lookups = []
+    for _ in range(runs):
+        case_id = f"ADU-B{rng.randrange(count):07d}"
+        t = time.perf_counter()
+        assert store.case(case_id) is not None
+        assert store.history(case_id)
+        lookups.append(time.perf_counter() - t)
+    agencies = ("DINKES", "PUPR", "DIKBUD", "DUKCAPIL", "SETDA-TRIASE")
+    state_sets = (
+        frozenset({CaseState.RECEIVED, CaseState.VERIFYING}),
+        frozenset({CaseState.REFERRED, CaseState.IN_PROGRESS}),
+        frozenset(),
+    )
+    pages, counts = [], []
+    for _ in range(max(runs // 4, 50)):
+        query = QueueQuery(states=rng.choice(state_sets), agency=rng.choice(agencies), limit=50)
+        t = time.perf_counter()
+        store.queue(query)
+        pages.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        store.count(query)
+        counts.append(time.perf_counter() - t)
+    return {
+        "lookup_p99_ms": p99(lookups),
+        "lookup_median_ms": statistics.median(lookups) * 1000,
+        "queue_page_p99_ms": p99(pages),
+        "queue_page_median_ms": statistics.median(pages) * 1000,
+        "queue_count_p99_ms": p99(counts),
+    }
+
+
+def gateway_start(url: str, bootstrap: str) -> dict[str, float]:
+    """``aduan gateway`` on the loaded database: seconds until /readyz, and its RSS then."""
+    import httpx
+
+    from consumers.topics import provision, topic_specs
+
+    prefix = f"bench-rm-{os.getpid()}"
+    provision(bootstrap, topic_specs(prefix, 6, None))
+    env = {**os.environ, "ADUAN_KAFKA_BOOTSTRAP": bootstrap, "ADUAN_TOPIC_PREFIX": prefix,
+           "ADUAN_READMODEL_URL": url, "ADUAN_GATEWAY_DEV_MODE": "true", "PYTHONPATH": str(REPO)}  # fmt: skip
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "consumers.cli", "gateway", "--port", "18099"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while True:
+            try:
+                if httpx.get("http://127.0.0.1:18099/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.perf_counter() - started > 300:
+                raise RuntimeError("the gateway did not become ready")
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        rss_kb = int(
+            next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]
+        )
+        return {"gateway_ready_s": seconds, "gateway_rss_mb": rss_kb / 1024}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("ADUAN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    )
+    args = parser.parse_args()
+    results: dict[str, Any] = {"cases": args.cases, "events_per_case": 2}
+    for backend in args.backend or ["sqlite", "postgresql"]:
+        results[backend] = run_backend(backend, args)
+        print(json.dumps({backend: results[backend]}), flush=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float]:
+    server = None
+    if backend == "sqlite":
+        path = REPO / "var" / "bench" / "readmodel.sqlite"
+        for leftover in path.parent.glob("readmodel.sqlite*"):
+            leftover.unlink()
+        url = f"sqlite:///{path}"
+    else:
+        from tests.postgres_server import PostgresServer
+
+        server = PostgresServer(port=19901)
+        server.start()
+        url = server.new_database()
+    try:
+        store = SqlReadModel(open_database(url), load_policy())
+        figures = {"load_s": load(store, args.cases)}
+        figures.update(measure(store, args.cases, args.runs))
+        if backend == "sqlite":
+            figures["db_mb"] = path.stat().st_size / 2**20
+            figures.update(gateway_start(url, args.bootstrap))
+        return figures
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
