@@ -137,8 +137,14 @@ def gateway_start(url: str, bootstrap: str) -> dict[str, float]:
 
     prefix = f"bench-rm-{os.getpid()}"
     provision(bootstrap, topic_specs(prefix, 6, None))
-    env = {**os.environ, "ADUAN_KAFKA_BOOTSTRAP": bootstrap, "ADUAN_TOPIC_PREFIX": prefix,
-           "ADUAN_READMODEL_URL": url, "ADUAN_GATEWAY_DEV_MODE": "true", "PYTHONPATH": str(REPO)}  # fmt: skip
+    env = {
+        **os.environ,
+        "ADUAN_KAFKA_BOOTSTRAP": bootstrap,
+        "ADUAN_TOPIC_PREFIX": prefix,
+        "ADUAN_READMODEL_URL": url,
+        "ADUAN_GATEWAY_DEV_MODE": "true",
+        "PYTHONPATH": str(REPO),
+    }
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "consumers.cli", "gateway", "--port", "18099"],
