@@ -29,6 +29,10 @@ MAX_BATCH = 5000
 """Records per database transaction at most (one poll)."""
 
 
+class ProjectionError(Exception):
+    """A one-off projection (``until_caught_up``) cannot run: no broker, no topic."""
+
+
 class Projection:
     """Feeds a `SqlReadModel` until stopped (or, with ``until_caught_up``, until ready)."""
 
@@ -92,6 +96,8 @@ class Projection:
                 await consumer.start()
                 return True
             except Exception as exc:  # the broker may not be up yet
+                if self.until_caught_up:  # a one-off run (rebuild) says so instead of waiting
+                    raise ProjectionError(f"cannot reach Kafka: {exc}") from None
                 log.warning("read model projection: cannot reach Kafka (%s); retrying", exc)
                 await asyncio.sleep(2.0)
         return False
@@ -104,6 +110,8 @@ class Projection:
                 parts = consumer.partitions_for_topic(topic)
             if parts:
                 return [TopicPartition(topic, p) for p in sorted(parts)]
+            if self.until_caught_up:
+                raise ProjectionError(f"topic {topic} does not exist (run 'aduan topics')")
             log.info("read model projection: waiting for topic %s", topic)
             await asyncio.sleep(1.0)
         return []
