@@ -13,6 +13,7 @@ Writes bench/results/readmodel.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -169,6 +170,88 @@ def gateway_start(url: str, bootstrap: str) -> dict[str, float]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        _drop_topics(bootstrap, prefix)
+
+
+def projection_lag(url: str, bootstrap: str, rate: int, seconds: float) -> dict[str, float]:
+    """Events written to ``cases.events`` at ``rate`` per second while the projection runs on
+    the loaded database: seconds from the write until the row is visible (p50, p99)."""
+    import threading
+
+    from sqlalchemy import select
+
+    from consumers.readmodel.projection import Projection
+    from consumers.settings import SharedSettings
+    from consumers.topics import provision, topic_specs
+
+    prefix = f"bench-lag-{os.getpid()}"
+    provision(bootstrap, topic_specs(prefix, 6, None))
+    settings = SharedSettings(kafka_bootstrap=[bootstrap], topic_prefix=prefix)
+    store = SqlReadModel(open_database(url), load_policy())
+    row, evs = _templates()[0]
+    template = evs[0]
+    sent: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    done = threading.Event()
+
+    def poll() -> None:
+        query = select(events.c.event_id).where(events.c.event_id.like("lag-%"))
+        while not done.is_set():
+            with store.engine.connect() as conn:
+                now = time.perf_counter()
+                for event_id in conn.execute(query).scalars():
+                    seen.setdefault(event_id, now)
+            time.sleep(0.02)
+
+    async def drive() -> None:
+        from aiokafka import AIOKafkaProducer
+
+        projection = Projection(settings, store)
+        await projection.start()
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+        await producer.start()
+        try:
+            total = int(rate * seconds)
+            started = time.perf_counter()
+            for number in range(total):
+                event_id, case_id = f"lag-{number:07d}", f"ADU-LAG{number % 500:04d}"
+                body = template["body"].replace(template["event_id"], event_id)
+                body = body.replace(row["case_id"], case_id)
+                wait = started + number / rate - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                sent[event_id] = time.perf_counter()
+                await producer.send(settings.topic("cases.events"), body.encode(), case_id.encode())
+            await producer.flush()
+            deadline = time.perf_counter() + 120
+            while len(seen) < total and time.perf_counter() < deadline:  # noqa: ASYNC110 (a thread fills it)
+                await asyncio.sleep(0.1)
+        finally:
+            await producer.stop()
+            await projection.stop()
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        asyncio.run(drive())
+    finally:
+        done.set()
+        poller.join(timeout=10)
+        _drop_topics(bootstrap, prefix)
+    lags = [seen[e] - sent[e] for e in sent if e in seen]
+    return {
+        "lag_rate_per_s": rate,
+        "lag_events": len(sent),
+        "lag_seen": len(lags),
+        "lag_p50_ms": statistics.median(lags) * 1000,
+        "lag_p99_ms": p99(lags),
+    }
+
+
+def _drop_topics(bootstrap: str, prefix: str) -> None:
+    from tests.conftest import delete_topics_with_prefix
+
+    delete_topics_with_prefix(bootstrap, [prefix])
 
 
 def main() -> None:
@@ -176,10 +259,23 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=2000)
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--lag-only", action="store_true", help="Projection lag on var/bench.")
+    parser.add_argument("--lag-rate", type=int, default=1000)
+    parser.add_argument("--lag-seconds", type=float, default=20.0)
+    parser.add_argument("--lag-db", default=str(REPO / "var" / "bench" / "readmodel.sqlite"))
     parser.add_argument(
         "--bootstrap", default=os.environ.get("ADUAN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     )
     args = parser.parse_args()
+    if args.lag_only:
+        url = f"sqlite:///{args.lag_db}"
+        lag = projection_lag(url, args.bootstrap, args.lag_rate, args.lag_seconds)
+        print(json.dumps(lag), flush=True)
+        if Path(args.lag_db) == REPO / "var" / "bench" / "readmodel.sqlite":
+            known = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+            known.setdefault("sqlite", {}).update(lag)
+            RESULTS.write_text(json.dumps(known, indent=2) + "\n")
+        return
     results: dict[str, Any] = {"cases": args.cases, "events_per_case": 2}
     for backend in args.backend or ["sqlite", "postgresql"]:
         results[backend] = run_backend(backend, args)
