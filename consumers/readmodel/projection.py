@@ -134,6 +134,7 @@ class Projection:
         while not self._stop.is_set():
             pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
             if not pending and not self.model.ready:
+                await asyncio.to_thread(self.model.optimize)
                 self.model.ready = True
                 log.info("read model projection: caught up (%d records read)", self.records_read)
             if self.model.ready and self.until_caught_up:

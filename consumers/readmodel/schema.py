@@ -61,6 +61,7 @@ def _queue_index(name: str, *leading: str) -> Index:
 
 _queue_index("ix_cases_open_queue")
 _queue_index("ix_cases_open_agency", "agency")
+_queue_index("ix_cases_open_agency_state", "agency", "state")  # migration 0002
 _queue_index("ix_cases_open_state", "state")
 _queue_index("ix_cases_open_escalation", "escalation_level")
 Index("ix_cases_state_agency", cases.c.state, cases.c.agency)  # reports, queues with final cases

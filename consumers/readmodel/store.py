@@ -95,6 +95,16 @@ class SqlReadModel:
 
     # -- projection ------------------------------------------------------------------------
 
+    def optimize(self) -> None:
+        """Refresh the planner's statistics (which queue index fits which filter): once the
+        projection caught up. SQLite samples (analysis_limit) so this stays quick at millions."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+                conn.exec_driver_sql("ANALYZE")
+            else:
+                conn.exec_driver_sql("ANALYZE cases")
+
     def stored_offsets(self) -> dict[TopicPartitionKey, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(offsets.c.topic, offsets.c.partition, offsets.c.next_offset))
