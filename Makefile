@@ -43,7 +43,7 @@ SECURE_CREDENTIALS := var/kafka-$(ADUAN_SECURE_KAFKA_PORT)/secure/credentials.js
 MAIN_JOB ?= $(PY) -m consumers.cli run
 PYTEST_ARGS ?=
 
-.PHONY: help install asyncapi tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics secure-topics run run-secure demo stop test lint bench chaos chaos-cluster chaos-notifier api-fuzz clean
+.PHONY: help install asyncapi tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics secure-topics run run-secure demo stop test lint bench bench-readmodel chaos chaos-cluster chaos-notifier api-fuzz clean
 
 # External tools the tests need (they fail, never skip, without them): Debian packages.
 #   graphviz: dot (lifecycle diagram); prometheus: promtool + server; prometheus-alertmanager: amtool;
@@ -166,6 +166,10 @@ lint: install ## ruff check, ruff format --check, mypy (strict)
 
 bench: install ## benchmarks (python -m bench) against the local broker
 	@ADUAN_KAFKA_BOOTSTRAP=$(BOOTSTRAP) $(PY) -m bench
+
+READMODEL_BENCH_CASES ?= 1000000
+bench-readmodel: install kafka-start ## read model: lookup/queue p99 on SQLite and PostgreSQL, gateway start-up, with a million cases
+	@$(PY) -m bench.readmodel --cases $(READMODEL_BENCH_CASES) --bootstrap $(BOOTSTRAP)
 
 # The chaos run (issue 12): its own broker on these ports (SIGKILLed and restarted during the run),
 # data under var/chaos/. CHAOS_SEED empty = a random seed (printed; the seed replays the run).

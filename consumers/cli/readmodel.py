@@ -82,7 +82,7 @@ def rebuild(
 
     One line; exit 1 on differences."""
     from consumers.readmodel.compare import compare
-    from consumers.readmodel.projection import Projection
+    from consumers.readmodel.projection import Projection, ProjectionError
 
     settings = _settings(url)
     with tempfile.TemporaryDirectory(prefix="aduan-rebuild-") as scratch:
@@ -90,7 +90,10 @@ def rebuild(
         fresh = _store(target, settings)
         if fresh.stored_offsets():
             raise CliError(f"{_shown(target)} is not empty: rebuild needs a fresh database")
-        asyncio.run(Projection(settings, fresh, until_caught_up=True).run())
+        try:
+            asyncio.run(Projection(settings, fresh, until_caught_up=True).run())
+        except ProjectionError as exc:
+            raise CliError(str(exc)) from None
         current = _store(settings.readmodel_url, settings)
         result = compare(fresh.engine, current.engine)
     typer.echo(f"aduan readmodel rebuild: {result.summary()}")

@@ -67,6 +67,9 @@ def create_app(
     ``feed_read_model=False`` leaves the read model to the caller."""
     settings = settings or GatewaySettings()
     policy = policy or load_policy(settings.policy_file)
+    # Refusals (credentials, tracking secret) come before anything is created on disk.
+    security = security if security is not None else _security(settings)
+    secret = tracking_secret(settings)
     model, feeder = read_model, None
     if model is None:
         model, feeder = _read_model(settings, policy)
@@ -84,14 +87,14 @@ def create_app(
         publisher = KafkaPublisher(settings, broker)
     gw = Gateway(
         settings=settings,
-        security=security if security is not None else _security(settings),
+        security=security,
         policy=policy,
         publisher=publisher,
         read_model=model,
         store=AttachmentStore(settings.gateway_store_dir),
         limiter=RateLimiter(settings.gateway_rate_per_minute, settings.gateway_rate_burst),
         clock=clock or (lambda: datetime.now(UTC)),
-        tracking_secret=tracking_secret(settings),
+        tracking_secret=secret,
         agency_codes=frozenset(a.code for a in policy.agencies),
         broker=broker,
     )

@@ -34,6 +34,10 @@ MAX_BATCH = 5000
 """Records per database transaction at most (one poll)."""
 
 
+class ProjectionError(Exception):
+    """A one-off projection (``until_caught_up``) cannot run: no broker, no topic."""
+
+
 class Projection:
     """Feeds a `SqlReadModel` until stopped (or, with ``until_caught_up``, until ready)."""
 
@@ -101,6 +105,8 @@ class Projection:
                 await consumer.start()
                 return True
             except Exception as exc:  # the broker may not be up yet
+                if self.until_caught_up:  # a one-off run (rebuild) says so instead of waiting
+                    raise ProjectionError(f"cannot reach Kafka: {exc}") from None
                 log.warning("read model projection: cannot reach Kafka (%s); retrying", exc)
                 await asyncio.sleep(2.0)
         return False
@@ -113,6 +119,8 @@ class Projection:
                 parts = consumer.partitions_for_topic(topic)
             if parts:
                 return [TopicPartition(topic, p) for p in sorted(parts)]
+            if self.until_caught_up:
+                raise ProjectionError(f"topic {topic} does not exist (run 'aduan topics')")
             log.info("read model projection: waiting for topic %s", topic)
             await asyncio.sleep(1.0)
         return []
@@ -135,6 +143,7 @@ class Projection:
         while not self._stop.is_set():
             pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
             if not pending and not self.model.ready:
+                await asyncio.to_thread(self.model.optimize)
                 self.model.ready = True
                 log.info("read model projection: caught up (%d records read)", self.records_read)
             if self.model.ready and self.until_caught_up:

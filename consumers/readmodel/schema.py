@@ -48,11 +48,23 @@ cases = Table(
     Column("snapshot", Text, nullable=False),
 )
 
+# Work queues walk an index in queue order and stop after a page. Queues hold open cases, so
+# those indexes are partial (open cases only): closed cases, the bulk of a year, cost nothing.
 _QUEUE_ORDER = ("no_due", "queue_at", "opened_at", "case_id")
-Index("ix_cases_queue", cases.c.is_final, *(cases.c[n] for n in _QUEUE_ORDER))
-Index("ix_cases_state_queue", cases.c.state, *(cases.c[n] for n in _QUEUE_ORDER))
-Index("ix_cases_agency_queue", cases.c.agency, cases.c.state, *(cases.c[n] for n in _QUEUE_ORDER))
-Index("ix_cases_escalation", cases.c.escalation_level, *(cases.c[n] for n in _QUEUE_ORDER))
+_OPEN = cases.c.is_final == false()
+
+
+def _queue_index(name: str, *leading: str) -> Index:
+    columns = [cases.c[n] for n in (*leading, *_QUEUE_ORDER)]
+    return Index(name, *columns, sqlite_where=_OPEN, postgresql_where=_OPEN)
+
+
+_queue_index("ix_cases_open_queue")
+_queue_index("ix_cases_open_agency", "agency")
+_queue_index("ix_cases_open_agency_state", "agency", "state")  # migration 0002
+_queue_index("ix_cases_open_state", "state")
+_queue_index("ix_cases_open_escalation", "escalation_level")
+Index("ix_cases_state_agency", cases.c.state, cases.c.agency)  # reports, queues with final cases
 Index("ix_cases_listing", cases.c.listed, cases.c.opened_at, cases.c.case_id)
 
 events = Table(

@@ -153,6 +153,7 @@ def stack(broker: OwnBroker, tmp_path: Path) -> Iterator[Stack]:
         "ADUAN_NOTIFIER_METRICS_PORT": str(ports["notifier"]),
         "ADUAN_DATA_DIR": str(tmp_path / "worker"),
         "ADUAN_GATEWAY_STORE_DIR": str(tmp_path / "attachments"),
+        "ADUAN_READMODEL_URL": f"sqlite:///{tmp_path / 'readmodel.sqlite'}",
         "ADUAN_GATEWAY_PUBLISH_TIMEOUT": str(PUBLISH_TIMEOUT),
         "ADUAN_GATEWAY_RATE_PER_MINUTE": "0",
         "ADUAN_GATEWAY_DEV_MODE": "true",  # the dev credentials below (WEB)

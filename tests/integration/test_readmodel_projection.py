@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import create_engine, func, select, update
 
-from consumers.readmodel.database import open_database
+from consumers.readmodel.database import normalized_url, open_database
 from consumers.readmodel.projection import Projection
 from consumers.readmodel.schema import cases, events, offsets
 from consumers.readmodel.store import SqlReadModel
@@ -32,7 +32,7 @@ from workflow.codec import encode
 from workflow.policy import load_policy
 
 REPO = Path(__file__).resolve().parents[2]
-WRITTEN = written_cases(count=600, seed=7)
+WRITTEN = written_cases(count=300, seed=7)
 ABORTED = "ADU-ABRT-ABRT-ABRT"
 
 
@@ -133,10 +133,16 @@ def _stored(engine: Any) -> dict[tuple[str, int], int]:
         return {(t, p): o for t, p, o in rows}
 
 
-@pytest.fixture
-def projector(kafka_topics: KafkaTopics, tmp_path: Path) -> Iterator[Projector]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def projector(
+    request: pytest.FixtureRequest, kafka_topics: KafkaTopics, tmp_path: Path
+) -> Iterator[Projector]:
     asyncio.run(_produce(kafka_topics))
-    proc = Projector(kafka_topics, f"sqlite:///{tmp_path / 'readmodel.sqlite'}", tmp_path / "p.log")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'readmodel.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    proc = Projector(kafka_topics, url, tmp_path / "p.log")
     yield proc
     proc.stop()
 
@@ -148,7 +154,7 @@ def test_a_killed_projection_resumes_from_its_offsets_and_matches_the_topics(
     event_records = _topic_records(kafka_topics, "cases.events")
     total = len(state_records) + len(event_records)
     assert total == len(WRITTEN.records)
-    engine = create_engine(projector.url)
+    engine = create_engine(normalized_url(projector.url))
 
     # 1. kill -9 while it is part-way through (small batches: many transactions)
     projector.start(max_batch=7)

@@ -106,3 +106,29 @@ def _snapshot_text(store: SqlReadModel, case_id: str) -> str:
             select(cases.c.snapshot).where(cases.c.case_id == case_id)
         ).scalar_one()
     return text
+
+
+def test_the_gateway_answers_from_the_database(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from consumers.gateway.app import create_app
+    from consumers.gateway.publisher import MemoryPublisher
+    from consumers.gateway.security import DEV_TOKENS, OperatorRole, dev_security
+    from consumers.gateway.settings import GatewaySettings
+
+    store = _store(tmp_path)
+    store.apply(_batch())
+    store.ready = True
+    settings = GatewaySettings(gateway_store_dir=tmp_path / "store", gateway_dev_mode=True)
+    app = create_app(
+        settings, security=dev_security(), publisher=MemoryPublisher(), read_model=store
+    )
+    case = max(WRITTEN.cases.values(), key=lambda c: c.version)
+    verifier = {"Authorization": f"Bearer {DEV_TOKENS[OperatorRole.VERIFIER]}"}
+    with TestClient(app) as client:
+        answer = client.get(f"/v1/cases/{case.case_id}", headers=verifier)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["state"] == case.state.value
+        assert len(answer.json()["history"]) == len(WRITTEN.events[case.case_id])
+        assert client.get("/readyz").json()["cases"] == len(WRITTEN.cases)
+        assert client.get("/open311/v2/requests.json").status_code == 200

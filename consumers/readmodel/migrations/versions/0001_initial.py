@@ -15,6 +15,7 @@ branch_labels = None
 depends_on = None
 
 _QUEUE = ("no_due", "queue_at", "opened_at", "case_id")
+_OPEN = sa.column("is_final") == sa.false()  # partial indexes: open cases only
 
 
 def upgrade() -> None:
@@ -37,10 +38,16 @@ def upgrade() -> None:
         sa.Column("purged", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("snapshot", sa.Text, nullable=False),
     )
-    op.create_index("ix_cases_queue", "cases", ["is_final", *_QUEUE])
-    op.create_index("ix_cases_state_queue", "cases", ["state", *_QUEUE])
-    op.create_index("ix_cases_agency_queue", "cases", ["agency", "state", *_QUEUE])
-    op.create_index("ix_cases_escalation", "cases", ["escalation_level", *_QUEUE])
+    for name, leading in (
+        ("ix_cases_open_queue", []),
+        ("ix_cases_open_agency", ["agency"]),
+        ("ix_cases_open_state", ["state"]),
+        ("ix_cases_open_escalation", ["escalation_level"]),
+    ):
+        op.create_index(
+            name, "cases", [*leading, *_QUEUE], sqlite_where=_OPEN, postgresql_where=_OPEN
+        )
+    op.create_index("ix_cases_state_agency", "cases", ["state", "agency"])
     op.create_index("ix_cases_listing", "cases", ["listed", "opened_at", "case_id"])
     op.create_table(
         "events",
