@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter as Tally
 from datetime import UTC, datetime, timedelta
 
 from consumers.incidents.detector import AreaValue, on_sighting, on_unlinked
+from consumers.incidents.metrics import IncidentCounts
+from tests.unit.test_core_support import REPORTER, Driver
+from tests.unit.test_incident_case_links import link
+from workflow.incidents.case_links import IncidentPriority
 from workflow.incidents.linker import Sighting, sighting_of
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -47,3 +52,20 @@ def test_an_unlinked_case_leaves_the_members_and_is_not_linked_back() -> None:
     assert value.members["INC-case-1"] == ("case-1", "case-2")
     _, commands = on_sighting(value, seen(3), T0)
     assert commands == []
+
+
+def test_open_incidents_are_counted_by_priority_and_leave_when_cases_close() -> None:
+    d1, d2 = Driver(), Driver(channel_message_id="web-2")
+    counts = IncidentCounts(lambda: [0, 1])
+    for driver, partition in ((d1, 0), (d2, 1)):
+        before = driver.c
+        driver.apply(link(driver.c.case_id, "INC-a", 3))
+        counts.update(partition, before, driver.c)
+    incidents, cases = counts.totals()
+    assert (incidents[IncidentPriority.HIGH], cases[IncidentPriority.HIGH]) == (1, 2)
+    before = d1.c
+    d1.send("WithdrawComplaint", actor=REPORTER, after=timedelta(hours=1))
+    counts.update(0, before, d1.c)
+    assert counts.totals()[1][IncidentPriority.HIGH] == 1
+    counts.recount([(0, d1.c)])
+    assert counts.totals() == (Tally(), Tally())
