@@ -48,6 +48,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from consumers.incidents.metrics import IncidentCounts
 from states.lifecycle import FINAL_STATES, CaseState, lifecycle
 from workflow.calendar import WorkingCalendar
 from workflow.case import Case
@@ -323,6 +324,8 @@ class EngineMetrics:
         )
         self.cases = CaseCounts(labels, owned_partitions)
         registry.register(self.cases)
+        self.incidents = IncidentCounts(owned_partitions)
+        registry.register(self.incidents)
         self._transition_children: dict[tuple[str, str], Any] = {}
         self._preset()
 
@@ -365,6 +368,7 @@ class EngineMetrics:
         became ``after`` through ``events``."""
         self.processing.observe(max(0.0, (now - occurred_at).total_seconds()))
         self.cases.update(partition, before, after)
+        self.incidents.update(partition, before, after)
         state = before.state.value if before is not None else NO_STATE
         for event in events:
             dest = EVENT_STATE.get(event.type)
@@ -405,7 +409,9 @@ class EngineMetrics:
 
     def recount(self, cases: Iterable[tuple[int, Case]]) -> None:
         """Recount the open/overdue gauges from the whole case table (after a recovery)."""
+        cases = list(cases)
         self.cases.recount(cases)
+        self.incidents.recount(cases)
 
     # -- the event relay --------------------------------------------------------------------
 

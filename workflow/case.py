@@ -146,6 +146,12 @@ class Case(BaseModel):
     reopen_count: int = 0
     timers: Timers = Timers()
     wake_at: AwareDatetime | None = None
+    incident_id: str | None = None
+    """The mass-complaint incident the case is linked to (`workflow.incidents`), if any."""
+    incident_reporters: int = 0
+    """Reporters of that incident when last recorded (its priority, `incident_priority`)."""
+    incidents_refused: tuple[str, ...] = ()
+    """Incidents an operator unlinked the case from: never linked to again."""
 
     @model_validator(mode="after")
     def _fold_legacy_applied(self) -> Case:

@@ -36,6 +36,8 @@ __all__ = [
     "EscalateManually",
     "EscalatePayload",
     "FollowUpPlanPayload",
+    "LinkIncidentPayload",
+    "LinkToIncident",
     "MaterialVerificationPayload",
     "NotePayload",
     "PostFollowUpPlan",
@@ -55,6 +57,8 @@ __all__ = [
     "TakeOver",
     "TimerFired",
     "TimerPayload",
+    "UnlinkFromIncident",
+    "UnlinkIncidentPayload",
     "WithdrawComplaint",
     "timer_event_id",
 ]
@@ -293,6 +297,38 @@ class TimerFired(CommandBase):
     roles: ClassVar[frozenset[ActorRole]] = frozenset()
 
 
+class LinkIncidentPayload(FrozenModel):
+    incident_id: Identifier
+    reporters: Annotated[int, Field(ge=1)]
+    """Reporters linked to the incident so far (its priority rises with them)."""
+    score: Annotated[float | None, Field(ge=0, le=1)] = None
+    """The linker's text similarity for this case (None when it is the incident's first)."""
+
+
+class LinkToIncident(CommandBase):
+    """System (the incident detector): this case is about incident ``incident_id``. Sent again
+    with a higher ``reporters`` when more reporters join; a repeat with no more is a no-op."""
+
+    type: Literal["LinkToIncident"] = "LinkToIncident"
+    payload: LinkIncidentPayload
+    trigger: ClassVar[str] = "link_incident"
+    roles: ClassVar[frozenset[ActorRole]] = frozenset()
+
+
+class UnlinkIncidentPayload(ActorPayload):
+    incident_id: Identifier
+    reason: Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS)]
+
+
+class UnlinkFromIncident(CommandBase):
+    """Officer or verifier: the link is wrong; the case leaves the incident for good."""
+
+    type: Literal["UnlinkFromIncident"] = "UnlinkFromIncident"
+    payload: UnlinkIncidentPayload
+    trigger: ClassVar[str] = "unlink_incident"
+    roles: ClassVar[frozenset[ActorRole]] = _OFFICERS | {ActorRole.VERIFIER}
+
+
 def timer_event_id(case_id: str, due_at: Any) -> str:
     """Deterministic id of the timer message for ``case_id`` due at ``due_at``."""
     return f"timer:{case_id}:{due_at.isoformat()}"
@@ -315,7 +351,9 @@ Command = Annotated[
     | EscalateManually
     | TakeOver
     | ReferBack
-    | TimerFired,
+    | TimerFired
+    | LinkToIncident
+    | UnlinkFromIncident,
     Field(discriminator="type"),
 ]
 
@@ -340,5 +378,7 @@ COMMAND_TYPES: dict[str, type[CommandBase]] = {
         TakeOver,
         ReferBack,
         TimerFired,
+        LinkToIncident,
+        UnlinkFromIncident,
     )
 }

@@ -55,6 +55,7 @@ from workflow.events import (
 )
 from workflow.fastpaths import memo_message_key, new_event, new_model, replace_model
 from workflow.guards import GUARD_FUNCTIONS
+from workflow.incidents.case_links import INCIDENT_COMMANDS, decide_incident
 from workflow.intake import ComplaintSubmitted
 from workflow.opening import open_case
 from workflow.responsibility import responsible_agency
@@ -102,6 +103,8 @@ def decide(dep: Deployment, case: Case | None, message: Message, now: datetime) 
     if case.applied_count >= APPLIED_CAP:
         detail = f"case {case.case_id} has applied {APPLIED_CAP} commands, the most it remembers"
         return [_rejected(case, message, now, "command_limit", detail)]
+    if message.type in INCIDENT_COMMANDS:
+        return decide_incident(case, message, now)
     try:
         _check(dep, case, message, type(message).trigger, now)
         return _HANDLERS[message.type](dep, case, message, now)

@@ -59,6 +59,10 @@ __all__ = [
     "FollowUpPlanPosted",
     "FollowUpPlanPostedPayload",
     "FormalVerificationCompleted",
+    "IncidentLinked",
+    "IncidentLinkedPayload",
+    "IncidentUnlinked",
+    "IncidentUnlinkedPayload",
     "InformationProvided",
     "InformationProvidedPayload",
     "InformationRequestLapsed",
@@ -386,6 +390,32 @@ class ReporterReminderIssued(EventBase):
     payload: ReporterReminderPayload
 
 
+class IncidentLinkedPayload(FrozenModel):
+    incident_id: Identifier
+    reporters: int
+    """Reporters linked to the incident when this was recorded."""
+    score: float | None = None
+
+
+class IncidentLinked(EventBase):
+    """The case is (still) about incident ``incident_id``, now with ``reporters`` reporters."""
+
+    type: Literal["IncidentLinked"] = "IncidentLinked"
+    payload: IncidentLinkedPayload
+
+
+class IncidentUnlinkedPayload(ActorPayload):
+    incident_id: Identifier
+    reason: str
+
+
+class IncidentUnlinked(EventBase):
+    """An operator undid a wrong link; the case is never linked to that incident again."""
+
+    type: Literal["IncidentUnlinked"] = "IncidentUnlinked"
+    payload: IncidentUnlinkedPayload
+
+
 RejectionCode = Literal[
     "unknown_case", "not_allowed_in_state", "guard_failed", "forbidden", "command_limit"
 ]
@@ -434,6 +464,8 @@ Event = Annotated[
     | WithdrawnForMissingInformation
     | InformationRequestLapsed
     | ReporterReminderIssued
+    | IncidentLinked
+    | IncidentUnlinked
     | CommandRejected,
     Field(discriminator="type"),
 ]
@@ -466,6 +498,8 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         WithdrawnForMissingInformation,
         InformationRequestLapsed,
         ReporterReminderIssued,
+        IncidentLinked,
+        IncidentUnlinked,
         CommandRejected,
     )
 }

@@ -15,6 +15,7 @@ from workflow.case import KEY_SIZE, Case, message_key
 from workflow.escalation_state import escalated, handed_over
 from workflow.events import Event
 from workflow.fastpaths import memo_message_key, new_model, replace_model
+from workflow.incidents.case_links import INCIDENT_EVENT_APPLIERS
 from workflow.values import NO_TIMERS, Timers
 
 __all__ = ["EVENT_STATE", "evolve"]
@@ -250,4 +251,5 @@ _APPLIERS: dict[str, Callable[[Case, Any], dict[str, Any]]] = {
     "InformationRequestLapsed": _apply_timers,
     "ReporterReminderIssued": _apply_timers,
     "CommandRejected": _no_change,
+    **INCIDENT_EVENT_APPLIERS,
 }

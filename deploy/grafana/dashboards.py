@@ -181,6 +181,12 @@ def overview() -> dict[str, Any]:
             unit="s", width=12),
         panel("stat", "Targets up", [target(
             'sum by (job) (up{job=~"aduan-.*"})', "{{job}}", instant=True)], width=12),
+        panel("bargauge", "Open mass-complaint incidents per priority", [
+            target("max by (priority) (aduan_incidents_open)", "{{priority}}", instant=True),
+            target("sum by (priority) (aduan_incident_cases_open)", "cases {{priority}}", "B",
+                   instant=True)], width=12,
+            description="Incidents (at least; an incident split across workers counts once "
+            "per worker, max shown) and their open linked cases, by the incident's priority."),
     ]  # fmt: skip
     return dashboard("aduan-overview", "aduan / Operator overview", panels, [])
 

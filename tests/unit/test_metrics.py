@@ -19,6 +19,7 @@ from workflow.case import Case
 from workflow.codec import MessageErrorReason, encode
 from workflow.core import Workflow
 from workflow.enums import Channel
+from workflow.incidents.case_links import IncidentPriority
 from workflow.policy import load_policy
 from workflow.sla import Stage
 
@@ -186,6 +187,7 @@ def test_no_case_id_reporter_or_text_ever_becomes_a_label(rig: Rig) -> None:
         | {s.value for s in CaseState}
         | {c.value for c in Channel}
         | {r.value for r in MessageErrorReason}
+        | {p.value for p in IncidentPriority}
         | {"unknown_case", "command_limit", "0.5", "0.75", "1", "2", "3", "within_sla", "late"}
     )
     for name, label, value in all_label_values(rig.registry):

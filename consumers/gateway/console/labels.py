@@ -89,6 +89,8 @@ EVENTS: dict[str, str] = {
     "SlaBreached": "Batas waktu terlewati",
     "ClosedForReporterSilence": "Ditutup (pelapor tidak menjawab)",
     "WithdrawnForMissingInformation": "Ditutup (informasi tidak dilengkapi)",
+    "IncidentLinked": "Ditautkan ke kejadian massal",
+    "IncidentUnlinked": "Dilepas dari kejadian massal",
     "CommandRejected": "Perintah ditolak",
 }
 
@@ -108,6 +110,8 @@ COMMANDS: dict[str, str] = {
     "ReassignAgency": "Alihkan ke instansi lain",
     "EscalateManually": "Eskalasi sekarang",
     "TakeOver": "Ambil alih",
+    "LinkToIncident": "Tautkan ke kejadian massal",
+    "UnlinkFromIncident": "Lepas dari kejadian massal",
     "ReferBack": "Kembalikan ke penanggung jawab",
 }
 

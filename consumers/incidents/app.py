@@ -1,0 +1,127 @@
+"""The incident detector's faust worker (``python -m consumers.incidents``).
+
+Two agents, both at-least-once like the engine:
+
+* ``incident-cases`` reads ``cases.events`` (keyed by case): a ``CaseOpened`` that names a place
+  in the regency becomes a sighting, re-keyed by area (kecamatan) to the detector's internal
+  topic; an ``IncidentUnlinked`` goes to the area the case was seen in (remembered per case).
+* ``incident-areas`` reads that topic: one table value per area (the linker's time window and
+  its open incidents, `consumers.incidents.detector`), and sends ``LinkToIncident`` commands to
+  ``cases.commands``, where the case engine applies them through decide/evolve.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from consumers.incidents.detector import AreaValue, on_sighting, on_unlinked, sighting_from_opened
+from consumers.settings import EngineSettings
+from workflow.codec import InvalidMessage, encode, parse_event
+from workflow.incidents.linker import Sighting
+
+log = logging.getLogger(__name__)
+
+__all__ = ["IncidentDetectorApp"]
+
+
+class IncidentDetectorApp:
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        s = settings
+        self.app_id = f"{s.full_app_id}-incidents"
+        self.app = faust.App(
+            self.app_id,
+            **s.faust_app(),
+            store="memory://",
+            datadir=str(s.data_dir / self.app_id),
+            topic_partitions=s.topic_partitions,
+            topic_replication_factor=s.topic_replication,
+            topic_allow_declare=True,
+            producer_acks=-1,
+            processing_guarantee="at_least_once",
+            consumer_auto_offset_reset="earliest",
+            web_enabled=False,
+            autodiscover=False,
+        )
+        self.events = self._raw(s.topic("cases.events"))
+        self.commands = self._raw(s.topic("cases.commands"))
+        self.sightings = self._raw(f"{self.app_id}-sightings", internal=True)
+        self.case_areas = self._table("case-areas")
+        self.areas = self._table("areas")
+        self.app.agent(self.events, name="incident-cases", concurrency=1)(self._cases_agent)
+        self.app.agent(self.sightings, name="incident-areas", concurrency=1)(self._areas_agent)
+
+    def _raw(self, name: str, internal: bool = False) -> faust.TopicT:
+        return self.app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            internal=internal,
+            partitions=self.settings.topic_partitions if internal else None,
+        )
+
+    def _table(self, name: str) -> Any:
+        # str keys and values with faust's default codecs (raw keys, JSON values): the values
+        # are our own JSON text, so the changelog stays readable.
+        return self.app.Table(
+            name, key_type=str, value_type=str, partitions=self.settings.topic_partitions
+        )
+
+    async def _cases_agent(self, stream: Any) -> None:
+        async for value in stream:
+            await self.on_case_event(value)
+
+    async def on_case_event(self, raw: bytes) -> None:
+        try:
+            event = parse_event(raw)
+        except InvalidMessage:
+            return  # the engine's own output: not ours to dead-letter
+        body: dict[str, Any]
+        if event.type == "CaseOpened":
+            sighting = sighting_from_opened(event)
+            if sighting is None:
+                return
+            area = sighting.kecamatan
+            self.case_areas[event.case_id] = area
+            body = {"sighting": sighting.model_dump(mode="json")}
+        elif event.type == "IncidentUnlinked":
+            area = self.case_areas.get(event.case_id)
+            if area is None:
+                return
+            body = {"unlinked": [event.case_id, event.payload.incident_id]}
+        else:
+            return
+        await self.sightings.send(key=area.encode(), value=json.dumps(body).encode())
+
+    async def _areas_agent(self, stream: Any) -> None:
+        async for event in stream.events():
+            await self.on_area_message(event.key, event.value)
+
+    async def on_area_message(self, key: bytes, raw: bytes) -> None:
+        body = json.loads(raw)
+        area = key.decode()
+        stored = self.areas.get(area)
+        value = AreaValue.model_validate_json(stored) if stored else AreaValue()
+        if "unlinked" in body:
+            case_id, incident_id = body["unlinked"]
+            value = on_unlinked(value, case_id, incident_id)
+        else:
+            sighting = Sighting.model_validate(body["sighting"])
+            value, commands = on_sighting(value, sighting, datetime.now(UTC))
+            for command in commands:
+                await self.commands.send(key=command.case_id.encode(), value=encode(command))
+            if commands:
+                log.info("incident links in %s: %d commands", area, len(commands))
+        self.areas[area] = value.model_dump_json()
+
+    def run(self) -> None:
+        (self.settings.data_dir / self.app_id).mkdir(parents=True, exist_ok=True)
+        worker = faust.Worker(self.app, loglevel=self.settings.log_level)
+        worker.execute_from_commandline()

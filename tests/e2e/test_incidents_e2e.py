@@ -1,0 +1,119 @@
+"""Mass complaints become one incident, on the real broker: the engine worker and the incident
+detector worker (``python -m consumers.incidents``) as processes, topics only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e import builders as b
+from tests.e2e.conftest import MONDAY_0900_WIT
+from tests.e2e.harness import EngineHarness, Worker, free_port
+from workflow.commands import UnlinkFromIncident, UnlinkIncidentPayload
+from workflow.enums import ActorRole, Channel
+from workflow.intake import ComplaintSubmitted
+from workflow.values import Actor
+
+pytestmark = [pytest.mark.kafka]
+
+OFFICER = Actor(id="officer-01", role=ActorRole.OFFICER)
+
+
+def start_detector(engine: EngineHarness) -> Worker:
+    log_path = engine.workdir / "incidents.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "consumers.incidents"],
+        env=engine.env(free_port()),
+        cwd=engine.workdir,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    worker = Worker("incidents", process, 0, log_path)
+    engine.workers.append(worker)
+    return worker
+
+
+def with_subject(message: ComplaintSubmitted, subject: str) -> ComplaintSubmitted:
+    return message.model_copy(
+        update={"payload": message.payload.model_copy(update={"subject": subject})}
+    )
+
+
+def detector_alive(detector: Worker) -> bool:
+    if not detector.alive():
+        raise AssertionError(f"the incident detector exited:\n{detector.log_tail()}")
+    return True
+
+
+def linked(events: list[dict[str, Any]]) -> dict[str, int]:
+    """Case -> the highest reporter count of its IncidentLinked events."""
+    out: dict[str, int] = {}
+    for e in events:
+        if e["type"] == "IncidentLinked":
+            out[e["case_id"]] = max(out.get(e["case_id"], 0), e["payload"]["reporters"])
+    return out
+
+
+def test_three_reporters_of_one_outage_become_one_incident_and_one_is_unlinked(
+    engine: EngineHarness,
+) -> None:
+    engine.start_worker()
+    detector = start_detector(engine)
+    t = MONDAY_0900_WIT
+    texts = [
+        (
+            Channel.SMS,
+            "Listrik padam",
+            "listrik PLN padam di Haria sejak kemarin sore, blm menyala",
+        ),
+        (Channel.WHATSAPP, "Listrik mati", "Listrik di negeri Haria padam total, sudah 20 jam"),
+        (Channel.WEB, "PLN Haria", "PLN Haria: listrik padam terus, kulkas warga rusak"),
+        (Channel.WEB, "Biaya surat sehat", "Petugas puskesmas Haria meminta biaya tambahan"),
+    ]
+    complaints = [
+        with_subject(b.complaint(f"m-{n}", t + timedelta(minutes=n), channel=ch, text=text), subj)
+        for n, (ch, subj, text) in enumerate(texts)
+    ]
+    for message in complaints:
+        key, value = b.wire(message)
+        engine.publish("complaints.intake", value, key)
+    cases = [c.derived_case_id for c in complaints]
+    events = engine.reader("cases.events")
+    try:
+        events.wait(
+            lambda es: detector_alive(detector) and all(linked(es).get(c) == 3 for c in cases[:3]),
+            240,
+            "three linked cases",
+        )
+    except AssertionError as exc:
+        dead = engine.reader("deadletter")
+        dead.poll()
+        seen = [(e["type"], e["case_id"][-4:]) for e in events.values()]
+        why = [r.headers for r in dead.records]
+        stats = engine.workers[0].stats()
+        raise AssertionError(f"{exc}\n{seen}\n{why}\n{stats}\n{detector.log_tail(8)}") from None
+    assert cases[3] not in linked(events.values())
+    incidents = {
+        e["payload"]["incident_id"] for e in events.values() if e["type"] == "IncidentLinked"
+    }
+    (incident,) = incidents  # one, named after whichever case the detector saw first
+    assert incident in {f"INC-{c}" for c in cases[:3]}
+
+    unlink = UnlinkFromIncident(
+        event_id=b.new_id(),
+        occurred_at=t + timedelta(hours=1),
+        case_id=cases[2],
+        payload=UnlinkIncidentPayload(actor=OFFICER, incident_id=incident, reason="lain kejadian"),
+    )
+    key, value = b.wire(unlink)
+    engine.publish("cases.commands", value, key)
+    events.wait(
+        lambda es: any(e["type"] == "IncidentUnlinked" and e["case_id"] == cases[2] for e in es),
+        120,
+        "the unlink on the audit trail",
+    )

@@ -1,0 +1,1 @@
+"""Mass-complaint incidents: the pure linker that groups complaints about one incident."""
