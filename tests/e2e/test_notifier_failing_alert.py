@@ -162,4 +162,7 @@ def test_the_failing_alert_fires_in_a_mail_outage_survives_a_restart_and_resolve
     assert set(delivered) == expected
     assert max(delivered.values()) == 1
     assert {dict(r.headers)["aduan.error.reason"].decode() for r in dead} == {"invalid_target"}
-    assert counted == len(cases)
+    # Every refused target is set aside and counted; a target whose dead letter was written just
+    # before the SIGKILL (its receipt not yet) is set aside again by the restarted notifier
+    # (dead letters are at least once: seen once in CI, 10 counted for 8 cases).
+    assert counted >= len(cases)

@@ -84,4 +84,13 @@ HEADERS = {"X-API-Key": DEV_API_KEY, "Authorization": f"Bearer {DEV_TOKENS[Opera
     derandomize=True,
 )
 def test_the_gateway_does_what_its_schema_says(case: Any) -> None:
-    case.call_and_validate(headers=HEADERS, checks=CHECKS)
+    checks = CHECKS
+    if case.path == MULTIPART_INTAKE:
+        # Its negative cases are unreliable: schemathesis calls a body "violating `required`" inside
+        # one branch of the coordinates' anyOf while another branch admits it (seen in CI with both
+        # coordinates sent). The JSON web form, the same model, keeps the check.
+        checks = [c for c in CHECKS if c is not negative_data_rejection]
+    case.call_and_validate(headers=HEADERS, checks=checks)
+
+
+MULTIPART_INTAKE = "/v1/intake/web/multipart"
