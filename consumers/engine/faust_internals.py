@@ -64,8 +64,8 @@ def drain_fully_before_commit(buffer: Any) -> None:
 
     def counted_put(fut: Any) -> None:
         nonlocal queued
-        queued += 1
         put(fut)
+        queued += 1  # after: a put that raises queued nothing, so no flush may wait for it
 
     async def counted_hand_over(fut: Any) -> None:
         nonlocal handed_over
