@@ -30,7 +30,7 @@ DEFAULT_HEAP = "384m"
 
 
 @dataclass(frozen=True)
-class Node:
+class Node(node.NodeLayout):
     """One member of the cluster: broker and controller in one JVM."""
 
     node_id: int
@@ -38,22 +38,6 @@ class Node:
     port: int
     controller_port: int
     root: Path
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.root / "kafka.pid"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "server.properties"
 
     @property
     def bootstrap(self) -> str:

@@ -67,7 +67,7 @@ class SecureOptions:
 
 
 @dataclass(frozen=True)
-class Instance:
+class Instance(node.NodeLayout):
     host: str
     port: int
     controller_port: int
@@ -76,22 +76,6 @@ class Instance:
     @property
     def root(self) -> Path:
         return self.var / f"kafka-{self.port}"
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.root / "kafka.pid"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "server.properties"
 
     @property
     def mode_file(self) -> Path:

@@ -282,3 +282,25 @@ def format_storage(
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
         raise Failure(f"kafka.tools.StorageTool format failed (exit {proc.returncode}):\n{tail}")
+
+
+class NodeLayout:
+    """Where one broker keeps its data, logs, pid file and config: under ``root``."""
+
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "kafka.pid"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "server.properties"
