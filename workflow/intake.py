@@ -116,7 +116,7 @@ TRACKING_NUMBER = re.compile(r"ADU-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}")
 
 
 def case_id_for(channel: str, channel_message_id: str, secret: bytes | None = None) -> str:
-    """The deterministic tracking number of a complaint, e.g. ``ADU-7K3F-9QX2-M4TA``.
+    """The deterministic tracking number of a complaint, e.g. ``ADU-7K3F-6QX2-M4TA``.
 
     Derived from channel and channel message id, so a redelivered or re-sent intake message maps
     to the same case (60 bits, base32). With the deployment's ``secret`` it is an HMAC-SHA256:

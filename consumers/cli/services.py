@@ -29,6 +29,7 @@ def gateway(
     """Run the HTTP intake gateway (channels, case lookup, Open311) until Ctrl-C."""
     import uvicorn
 
+    from consumers.gateway.access_log import log_config
     from consumers.gateway.app import create_app
     from consumers.gateway.security import SecurityFileError
     from consumers.gateway.settings import GatewaySettings
@@ -50,7 +51,11 @@ def gateway(
         f"{','.join(settings.kafka_bootstrap)} (prefix {settings.topic_prefix or '-'})"
     )
     uvicorn.run(
-        application, host=settings.gateway_host, port=settings.gateway_port, log_level="info"
+        application,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        log_level="info",
+        log_config=log_config(),
     )
 
 

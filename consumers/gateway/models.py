@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 
 class Accepted(BaseModel):
-    tracking_number: str = Field(description="The case id, e.g. ADU-7K3F-9QX2-M4TA.")
+    tracking_number: str = Field(description="The case id, e.g. ADU-7K3F-6QX2-M4TA.")
     status_url: str
 
 
