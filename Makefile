@@ -41,7 +41,7 @@ SECURE_CREDENTIALS := var/kafka-$(ADUAN_SECURE_KAFKA_PORT)/secure/credentials.js
 
 # What `make run` starts in the foreground: engine worker + gateway (aduan run supervises them).
 MAIN_JOB ?= $(PY) -m consumers.cli run
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=30
 
 .PHONY: help install asyncapi tools kafka-fetch kafka-start kafka-secure kafka-secure-stop kafka-status cluster cluster-status cluster-stop topics secure-topics run run-secure demo stop test lint bench bench-readmodel chaos chaos-cluster chaos-notifier api-fuzz clean
 
