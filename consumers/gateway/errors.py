@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -61,6 +62,21 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts)[:2000]
 
 
+_COMMAND_ROUTE = re.compile(r"/v1/cases/[^/]+/commands")
+_NO_SUCH_TYPE = {"union_tag_invalid", "union_tag_not_found"}
+
+
+def _invalid_command(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A command body: an unknown ``type`` is ``unknown_command``, anything else wrong with a
+    known one ``invalid_command`` (the codes the route answered before its body had a schema)."""
+    if any(e.get("type") in _NO_SUCH_TYPE for e in exc.errors()):
+        body = getattr(exc, "body", None)
+        given = body.get("type") if isinstance(body, dict) else None
+        detail = f"type: {str(given)[:64]!r} is not a command" if given else "type: missing"
+        return error_response(request, 422, "unknown_command", detail)
+    return error_response(request, 422, "invalid_command", _validation_detail(exc))
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -76,6 +92,8 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if _COMMAND_ROUTE.fullmatch(request.url.path):
+            return _invalid_command(request, exc)
         return error_response(request, 422, "invalid_payload", _validation_detail(exc))
 
     @app.exception_handler(ValidationError)

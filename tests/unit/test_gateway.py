@@ -418,6 +418,27 @@ def test_confidential_case_public_view_and_agency_officer(client: TestClient, en
     assert tracking not in json.dumps(listing)
 
 
+def test_a_command_body_is_exactly_its_schema(client: TestClient, env: Env) -> None:
+    """The body had one free-form schema (any type, any payload; unknown keys ignored): now one
+    schema per operator command, and what it does not allow is refused (issue 12, defect 8)."""
+    tracking = submit(client, env)
+    url, verifier = f"/v1/cases/{tracking}/commands", bearer(OperatorRole.VERIFIER)
+    extra_key = {"type": "TakeOver", "payload": {}, "urgent": True}
+    answer = client.post(url, json=extra_key, headers=bearer(OperatorRole.ADMIN))
+    assert (answer.status_code, answer.json()["error"]) == (422, "invalid_command")
+    as_someone_else = {"type": "CompleteFormalVerification", "payload": {"actor": {"id": "x"}}}
+    answer = client.post(url, json=as_someone_else, headers=verifier)
+    assert (answer.status_code, answer.json()["error"]) == (422, "invalid_command")
+    missing = client.post(url, json={"type": "RejectComplaint"}, headers=verifier)
+    assert (missing.status_code, missing.json()["error"]) == (422, "invalid_command")
+    assert "payload" in missing.json()["detail"]
+    body = client.get("/openapi.json").json()["paths"]["/v1/cases/{case_id}/commands"]["post"]
+    mapping = body["requestBody"]["content"]["application/json"]["schema"]["discriminator"]
+    assert "RejectComplaint" in mapping["mapping"]
+    assert "TimerFired" not in mapping["mapping"]
+    assert "LinkToIncident" not in mapping["mapping"]
+
+
 def test_commands_roles_and_validation(client: TestClient, env: Env) -> None:
     tracking = submit(client, env)
     forbidden = command(client, tracking, OperatorRole.AGENCY_OFFICER, "CompleteFormalVerification")

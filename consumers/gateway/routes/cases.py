@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from consumers.gateway.auth import operator_optional, operator_required
 from consumers.gateway.bodies import JsonOnly
+from consumers.gateway.command_bodies import CommandRequest, payload_of
 from consumers.gateway.commanding import CommandAccepted, send_command
 from consumers.gateway.context import GatewayDep, throttle_anonymous
 from consumers.gateway.errors import ApiError
@@ -17,14 +18,6 @@ from consumers.gateway.models import ERRORS
 from consumers.gateway.security import Operator
 from consumers.gateway.views import may_see, operator_view, public_view
 from workflow.intake import TRACKING_NUMBER
-
-
-class CommandRequest(BaseModel):
-    """A command of `workflow.commands` without envelope and actor (the token is the actor)."""
-
-    type: str = Field(min_length=1, max_length=64, description="e.g. AcceptReferral")
-    payload: dict[str, Any] = Field(default_factory=dict)
-
 
 cases = APIRouter(prefix="/v1/cases", tags=["cases"], responses=ERRORS)
 
@@ -75,4 +68,4 @@ async def post_command(
     idempotency_key: Annotated[str | None, Header(max_length=64, pattern=r"^[\w.:\-]+$")] = None,
 ) -> CommandAccepted:
     case_id = _tracking(case_id)
-    return await send_command(gw, operator, case_id, body.type, body.payload, idempotency_key)
+    return await send_command(gw, operator, case_id, body.type, payload_of(body), idempotency_key)
