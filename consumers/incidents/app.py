@@ -8,6 +8,11 @@ Two agents, both at-least-once like the engine:
 * ``incident-areas`` reads that topic: one table value per area (the linker's time window and
   its open incidents, `consumers.incidents.detector`), and sends ``LinkToIncident`` commands to
   ``cases.commands``, where the case engine applies them through decide/evolve.
+* ``incident-follow`` reads the detector's follow topic, keyed by incident: what
+  ``incident-cases`` learns of each linked case (its state, its operator decisions,
+  `workflow.incidents.following.track_event`) becomes one table value per incident, and the
+  verification commands every member still needs go to ``cases.commands``
+  (`workflow.incidents.following.follow`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,14 @@ import faust
 from consumers.incidents.detector import AreaValue, on_sighting, on_unlinked, sighting_from_opened
 from consumers.settings import EngineSettings
 from workflow.codec import InvalidMessage, encode, parse_event
+from workflow.incidents.following import (
+    CaseTrack,
+    IncidentFollow,
+    MemberNews,
+    follow,
+    on_news,
+    track_event,
+)
 from workflow.incidents.linker import Sighting
 
 log = logging.getLogger(__name__)
@@ -51,10 +64,14 @@ class IncidentDetectorApp:
         self.events = self._raw(s.topic("cases.events"))
         self.commands = self._raw(s.topic("cases.commands"))
         self.sightings = self._raw(f"{self.app_id}-sightings", internal=True)
+        self.follow_news = self._raw(f"{self.app_id}-follow", internal=True)
         self.case_areas = self._table("case-areas")
         self.areas = self._table("areas")
+        self.case_tracks = self._table("case-tracks")
+        self.incidents = self._table("incident-follow")
         self.app.agent(self.events, name="incident-cases", concurrency=1)(self._cases_agent)
         self.app.agent(self.sightings, name="incident-areas", concurrency=1)(self._areas_agent)
+        self.app.agent(self.follow_news, name="incident-follow", concurrency=1)(self._follow_agent)
 
     def _raw(self, name: str, internal: bool = False) -> faust.TopicT:
         return self.app.topic(
@@ -83,6 +100,25 @@ class IncidentDetectorApp:
             event = parse_event(raw)
         except InvalidMessage:
             return  # the engine's own output: not ours to dead-letter
+        await self._to_area(event)
+        await self._track(event)
+
+    async def _track(self, event: Any) -> None:
+        """Follow the case's state and decisions once it is placed (only those are linked)."""
+        stored = self.case_tracks.get(event.case_id)
+        if stored is None and event.type != "CaseOpened":
+            return
+        if stored is None and self.case_areas.get(event.case_id) is None:
+            return
+        before = CaseTrack.model_validate_json(stored) if stored else None
+        track, news = track_event(before or CaseTrack(), event)
+        if track != before:
+            self.case_tracks[event.case_id] = track.model_dump_json()
+        for item in news:
+            value = item.model_dump_json().encode()
+            await self.follow_news.send(key=item.incident_id.encode(), value=value)
+
+    async def _to_area(self, event: Any) -> None:
         body: dict[str, Any]
         if event.type == "CaseOpened":
             sighting = sighting_from_opened(event)
@@ -120,6 +156,22 @@ class IncidentDetectorApp:
             if commands:
                 log.info("incident links in %s: %d commands", area, len(commands))
         self.areas[area] = value.model_dump_json()
+
+    async def _follow_agent(self, stream: Any) -> None:
+        async for event in stream.events():
+            await self.on_follow_news(event.key, event.value)
+
+    async def on_follow_news(self, key: bytes, raw: bytes) -> None:
+        news = MemberNews.model_validate_json(raw)
+        incident = key.decode()
+        stored = self.incidents.get(incident)
+        value = IncidentFollow.model_validate_json(stored) if stored else IncidentFollow()
+        value, commands = follow(incident, on_news(value, news), datetime.now(UTC))
+        for command in commands:
+            await self.commands.send(key=command.case_id.encode(), value=encode(command))
+        if commands:
+            log.info("incident %s: %d cases follow its verification", incident, len(commands))
+        self.incidents[incident] = value.model_dump_json()
 
     def run(self) -> None:
         (self.settings.data_dir / self.app_id).mkdir(parents=True, exist_ok=True)
