@@ -23,8 +23,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from prometheus_client import CollectorRegistry, start_http_server
 
 from consumers.incidents.detector import AreaValue, on_sighting, on_unlinked, sighting_from_opened
+from consumers.incidents.detector_metrics import DetectorMetrics
+from consumers.incidents.settings import IncidentSettings
 from consumers.settings import EngineSettings
 from workflow.codec import InvalidMessage, encode, parse_event
 from workflow.incidents.following import (
@@ -41,10 +44,19 @@ log = logging.getLogger(__name__)
 
 __all__ = ["IncidentDetectorApp"]
 
+_FOLLOW_KIND = {"CompleteFormalVerification": "formal", "CompleteMaterialVerification": "material"}
+
 
 class IncidentDetectorApp:
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        own: IncidentSettings | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self.settings = settings
+        self.own = own or IncidentSettings()
+        self.metrics = DetectorMetrics(registry or CollectorRegistry())
         s = settings
         self.app_id = f"{s.full_app_id}-incidents"
         self.app = faust.App(
@@ -153,6 +165,7 @@ class IncidentDetectorApp:
             value, commands = on_sighting(value, sighting, datetime.now(UTC))
             for command in commands:
                 await self.commands.send(key=command.case_id.encode(), value=encode(command))
+                self.metrics.commands.labels("link").inc()
             if commands:
                 log.info("incident links in %s: %d commands", area, len(commands))
         self.areas[area] = value.model_dump_json()
@@ -169,11 +182,16 @@ class IncidentDetectorApp:
         value, commands = follow(incident, on_news(value, news), datetime.now(UTC))
         for command in commands:
             await self.commands.send(key=command.case_id.encode(), value=encode(command))
+            self.metrics.commands.labels(_FOLLOW_KIND[command.type]).inc()
         if commands:
             log.info("incident %s: %d cases follow its verification", incident, len(commands))
         self.incidents[incident] = value.model_dump_json()
 
     def run(self) -> None:
         (self.settings.data_dir / self.app_id).mkdir(parents=True, exist_ok=True)
+        if self.own.metrics_port:
+            host, port = self.own.metrics_host, self.own.metrics_port
+            start_http_server(port, host, registry=self.metrics.registry)
+            log.info("incident detector metrics on http://%s:%d/metrics", host, port)
         worker = faust.Worker(self.app, loglevel=self.settings.log_level)
         worker.execute_from_commandline()

@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e import builders as b
@@ -26,11 +27,12 @@ pytestmark = [pytest.mark.kafka]
 OFFICER = Actor(id="officer-01", role=ActorRole.OFFICER)
 
 
-def start_detector(engine: EngineHarness) -> Worker:
+def start_detector(engine: EngineHarness, metrics_port: int = 0) -> Worker:
     log_path = engine.workdir / "incidents.log"
+    env = {**engine.env(free_port()), "ADUAN_INCIDENTS_METRICS_PORT": str(metrics_port)}
     process = subprocess.Popen(
         [sys.executable, "-m", "consumers.incidents"],
-        env=engine.env(free_port()),
+        env=env,
         cwd=engine.workdir,
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
@@ -149,7 +151,11 @@ async def _told(providers: ProviderServer, phones: list[str], *marks: str) -> No
 
 
 async def _follow_flow(
-    engine: EngineHarness, detector: Worker, reporters: Reporters, providers: ProviderServer
+    engine: EngineHarness,
+    detector: Worker,
+    reporters: Reporters,
+    providers: ProviderServer,
+    metrics_port: int,
 ) -> None:
     await reporters.start()
     t = MONDAY_0900_WIT
@@ -204,13 +210,26 @@ async def _follow_flow(
         assert case in joined[0]
         assert not any(other in joined[0] for other in cases if other != case)
     await reporters.stop()
+    sent = await asyncio.to_thread(_scrape, metrics_port)
+    assert sent['aduan_incident_commands_total{kind="formal"}'] == 2
+    assert sent['aduan_incident_commands_total{kind="material"}'] == 2
+
+
+def _scrape(port: int) -> dict[str, float]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("aduan_")
+    }
 
 
 def test_three_linked_reporters_follow_one_verification_and_one_referral_and_each_is_told(
     engine: EngineHarness,
 ) -> None:
     engine.start_worker()
-    detector = start_detector(engine)
+    metrics_port = free_port()
+    detector = start_detector(engine, metrics_port)
     with ProviderServer() as providers, MailServer() as mail:
         reporters = Reporters(engine, providers, mail)
-        asyncio.run(_follow_flow(engine, detector, reporters, providers))
+        asyncio.run(_follow_flow(engine, detector, reporters, providers, metrics_port))
