@@ -1,13 +1,16 @@
 """The incident detector's faust worker (``python -m consumers.incidents``).
 
-Two agents, both at-least-once like the engine:
+Three agents, all at-least-once like the engine:
 
 * ``incident-cases`` reads ``cases.events`` (keyed by case): a ``CaseOpened`` that names a place
   in the regency becomes a sighting, re-keyed by area (kecamatan) to the detector's internal
-  topic; an ``IncidentUnlinked`` goes to the area the case was seen in (remembered per case).
-* ``incident-areas`` reads that topic: one table value per area (the linker's time window and
-  its open incidents, `consumers.incidents.detector`), and sends ``LinkToIncident`` commands to
-  ``cases.commands``, where the case engine applies them through decide/evolve.
+  topic with its receipt as the message timestamp; an ``IncidentUnlinked`` goes to the area the
+  case was seen in (remembered per case).
+* ``incident-areas`` reads that topic: the sightings in a tumbling windowed table (48 h windows
+  by event time, per area; the linker reads a message's window and the one before), the open
+  incidents and refused links in a plain table per area (`consumers.incidents.detector.on_area`),
+  and sends ``LinkToIncident`` commands to ``cases.commands``, where the case engine applies them
+  through decide/evolve.
 * ``incident-follow`` reads the detector's follow topic, keyed by incident: what
   ``incident-cases`` learns of each linked case (its state, its operator decisions,
   `workflow.incidents.following.track_event`) becomes one table value per incident, and the
@@ -25,7 +28,13 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry, start_http_server
 
-from consumers.incidents.detector import AreaValue, on_sighting, on_unlinked, sighting_from_opened
+from consumers.incidents.detector import (
+    AreaValue,
+    on_area,
+    sighting_from_opened,
+    sightings_of,
+    window_value,
+)
 from consumers.incidents.detector_metrics import DetectorMetrics
 from consumers.incidents.settings import IncidentSettings
 from consumers.settings import EngineSettings
@@ -38,12 +47,17 @@ from workflow.incidents.following import (
     on_news,
     track_event,
 )
-from workflow.incidents.linker import Sighting
+from workflow.incidents.linker import LinkRules, Sighting
 
 log = logging.getLogger(__name__)
 
 __all__ = ["IncidentDetectorApp"]
 
+WINDOW_SECONDS = LinkRules().window.total_seconds()
+"""The linker's window (48 h), also the size of the sightings' tumbling windows."""
+WINDOWS_KEPT = 4
+"""Windows kept before faust expires them: faust measures expiry against the wall clock, so
+this leaves room for a lagging or restarted detector; older sightings could never link anyway."""
 _FOLLOW_KIND = {"CompleteFormalVerification": "formal", "CompleteMaterialVerification": "material"}
 
 
@@ -79,6 +93,14 @@ class IncidentDetectorApp:
         self.follow_news = self._raw(f"{self.app_id}-follow", internal=True)
         self.case_areas = self._table("case-areas")
         self.areas = self._table("areas")
+        # Each sighting is kept in the tumbling window of its receipt (event time: the area
+        # message carries ``received_at`` as its timestamp); the linker looks at this window and
+        # the one before, which together hold every sighting of the last ``WINDOW``.
+        self.recent = (
+            self._table("recent-sightings", default=str)
+            .tumbling(WINDOW_SECONDS, expires=WINDOW_SECONDS * WINDOWS_KEPT)
+            .relative_to_stream()
+        )
         self.case_tracks = self._table("case-tracks")
         self.incidents = self._table("incident-follow")
         self.app.agent(self.events, name="incident-cases", concurrency=1)(self._cases_agent)
@@ -96,11 +118,15 @@ class IncidentDetectorApp:
             partitions=self.settings.topic_partitions if internal else None,
         )
 
-    def _table(self, name: str) -> Any:
-        # str keys and values with faust's default codecs (raw keys, JSON values): the values
-        # are our own JSON text, so the changelog stays readable.
+    def _table(self, name: str, default: Any = None) -> Any:
+        # str keys and values with faust's JSON codecs: the values are our own JSON text, so
+        # the changelog stays readable.
         return self.app.Table(
-            name, key_type=str, value_type=str, partitions=self.settings.topic_partitions
+            name,
+            default=default,
+            key_type=str,
+            value_type=str,
+            partitions=self.settings.topic_partitions,
         )
 
     async def _cases_agent(self, stream: Any) -> None:
@@ -139,14 +165,18 @@ class IncidentDetectorApp:
             area = sighting.kecamatan
             self.case_areas[event.case_id] = area
             body = {"sighting": sighting.model_dump(mode="json")}
+            at = sighting.received_at
         elif event.type == "IncidentUnlinked":
             area = self.case_areas.get(event.case_id)
             if area is None:
                 return
             body = {"unlinked": [event.case_id, event.payload.incident_id]}
+            at = event.occurred_at
         else:
             return
-        await self.sightings.send(key=area.encode(), value=json.dumps(body).encode())
+        # Event time, for the windowed table: when it was received (or unlinked).
+        value = json.dumps(body).encode()
+        await self.sightings.send(key=area.encode(), value=value, timestamp=at.timestamp())
 
     async def _areas_agent(self, stream: Any) -> None:
         async for event in stream.events():
@@ -156,19 +186,25 @@ class IncidentDetectorApp:
         body = json.loads(raw)
         area = key.decode()
         stored = self.areas.get(area)
-        value = AreaValue.model_validate_json(stored) if stored else AreaValue()
+        lasting = AreaValue.model_validate_json(stored) if stored else AreaValue()
+        windows = self.recent[area]
+        current = sightings_of(windows.current())
+        previous = sightings_of(windows.delta(WINDOW_SECONDS))
+        message: Sighting | tuple[str, str]
         if "unlinked" in body:
             case_id, incident_id = body["unlinked"]
-            value = on_unlinked(value, case_id, incident_id)
+            message = (case_id, incident_id)
         else:
-            sighting = Sighting.model_validate(body["sighting"])
-            value, commands = on_sighting(value, sighting, datetime.now(UTC))
-            for command in commands:
-                await self.commands.send(key=command.case_id.encode(), value=encode(command))
-                self.metrics.commands.labels("link").inc()
-            if commands:
-                log.info("incident links in %s: %d commands", area, len(commands))
-        self.areas[area] = value.model_dump_json()
+            message = Sighting.model_validate(body["sighting"])
+        step = on_area(lasting, previous, current, message, datetime.now(UTC))
+        for command in step.commands:
+            await self.commands.send(key=command.case_id.encode(), value=encode(command))
+            self.metrics.commands.labels("link").inc()
+        if step.commands:
+            log.info("incident links in %s: %d commands", area, len(step.commands))
+        if step.window is not None:
+            self.recent[area] = window_value(step.window)
+        self.areas[area] = step.lasting.model_dump_json()
 
     async def _follow_agent(self, stream: Any) -> None:
         async for event in stream.events():
