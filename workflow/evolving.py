@@ -18,7 +18,7 @@ from workflow.fastpaths import memo_message_key, new_model, replace_model
 from workflow.incidents.case_links import INCIDENT_EVENT_APPLIERS
 from workflow.values import NO_TIMERS, Timers
 
-__all__ = ["EVENT_STATE", "evolve"]
+__all__ = ["EVENT_STATE", "evolve", "state_after"]
 
 EVENT_STATE: dict[str, CaseState] = {
     "CaseOpened": CaseState.RECEIVED,
@@ -49,13 +49,18 @@ awaits information; asked by the agency, it stays): the lifecycle table says whi
 `EVENT_STATE` is the fallback for a history the current table does not allow."""
 
 
-def _state_after(case: Case, event_type: str) -> CaseState | None:
+def state_after(state: CaseState, event_type: str) -> CaseState | None:
+    """The state an event of ``event_type`` leads to from ``state`` (None: it stays)."""
     trigger = _TRIGGER_OF.get(event_type)
     if trigger is not None:
-        edge = lifecycle().table.get((case.state, trigger))
+        edge = lifecycle().table.get((state, trigger))
         if edge is not None:
             return edge.dest
     return EVENT_STATE.get(event_type)
+
+
+def _state_after(case: Case, event_type: str) -> CaseState | None:
+    return state_after(case.state, event_type)
 
 
 def evolve(case: Case | None, event: Event) -> Case:

@@ -15,7 +15,17 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from consumers.cli import cases, deadletters, engine, readmodel, reporter, services, tools, whatif
+from consumers.cli import (
+    cases,
+    deadletters,
+    engine,
+    incidents,
+    readmodel,
+    reporter,
+    services,
+    tools,
+    whatif,
+)
 from consumers.cli.common import CliError, one_line
 
 # The order ``aduan --help`` has always listed the commands in (operators know it by sight);
@@ -29,6 +39,7 @@ _HELP_ORDER = (
     "gateway",
     "notifier",
     "reporter",
+    "incidents",
     "smtp-sink",
     "run",
     "demo",
@@ -55,7 +66,7 @@ def _help_position(name: str | None) -> int:
     return _HELP_ORDER.index(name) if name in _HELP_ORDER else len(_HELP_ORDER)
 
 
-_GROUPS = (engine, cases, services, reporter, tools, deadletters, readmodel, whatif)
+_GROUPS = (engine, cases, services, reporter, incidents, tools, deadletters, readmodel, whatif)
 for _group in _GROUPS:
     _group.register(app)
 # Typer lists commands as registered; a stable sort keeps the rest in their own order.

@@ -127,8 +127,8 @@ def smtp_sink(
 def run_all(
     gateway_port: Annotated[int, typer.Option(help="Gateway HTTP port.")] = 8080,
 ) -> None:
-    """The main job: engine worker, HTTP gateway, notifier, reporter messaging and a local SMTP
-    sink, until Ctrl-C."""
+    """The main job: engine worker, HTTP gateway, notifier, reporter messaging, the incident
+    detector and a local SMTP sink, until Ctrl-C."""
     from consumers.kafka_security import principal_env
     from consumers.supervisor import Service, cli, run
 
@@ -136,7 +136,7 @@ def run_all(
     try:  # on a secured broker each service logs in as its own principal (deploy/kafka/acls.json)
         logins = {
             p: principal_env(s.kafka_security, p)
-            for p in ("engine", "gateway", "notifier", "reporter")
+            for p in ("engine", "gateway", "notifier", "reporter", "incidents")
         }
     except ValueError as exc:
         raise CliError(str(exc)) from None
@@ -177,6 +177,13 @@ def run_all(
                 "ADUAN_REPORTER_SMTP_PORT": "2525",
                 **logins["reporter"],
             },
+        ),
+        Service(
+            "incidents",
+            cli("incidents"),
+            "incident detector: links mass complaints, linked cases follow one verification "
+            "(/metrics on http://127.0.0.1:6070/metrics)",
+            env=logins["incidents"],
         ),
     ]
     raise typer.Exit(run(services))

@@ -1,7 +1,11 @@
 """What the incident detector does per message (no faust here; `consumers.incidents.app` wires it).
 
-Opened cases arrive re-keyed by area (kecamatan); one area's value holds the linker's window
-(`workflow.incidents.linker.AreaState`) and each open incident's members. A new link sends
+Opened cases arrive re-keyed by area (kecamatan). An area's recent sightings live in tumbling
+windows of the linker's window size (48 h): the sightings of the last 48 h before a message are
+all in its own window or the one before (`on_area` merges the two; a sighting changed since, its
+incident set or cleared, is written again into the current window, whose copy wins). What must
+outlive the windows (each open incident's members, the links an operator refused) is the area's
+plain value (`AreaValue`, its ``window.sightings`` left empty). A new link sends
 `LinkToIncident` to the new case; when the incident's priority rises (`incident_priority`), it
 is sent again to every member, so each case carries the incident's current priority. Command ids
 are derived from (case, incident, reporters): a replay after a crash sends the same commands and
@@ -10,7 +14,9 @@ the cases ignore them (`workflow.incidents.case_links`).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import AwareDatetime, Field
 
@@ -28,7 +34,20 @@ from workflow.incidents.linker import (
 )
 from workflow.values import FrozenModel
 
-__all__ = ["AreaValue", "link_command", "on_sighting", "on_unlinked", "sighting_from_opened"]
+__all__ = [
+    "AreaStep",
+    "AreaValue",
+    "link_command",
+    "merged_windows",
+    "on_area",
+    "on_sighting",
+    "on_unlinked",
+    "sighting_from_opened",
+    "sightings_of",
+    "split_window",
+    "window_value",
+    "written_sightings",
+]
 
 
 class AreaValue(FrozenModel):
@@ -88,3 +107,74 @@ def on_unlinked(value: AreaValue, case_id: str, incident_id: str) -> AreaValue:
         members[incident_id] = tuple(c for c in members[incident_id] if c != case_id)
     window = refuse_link(value.window, case_id, incident_id)
     return value.model_copy(update={"window": window, "members": members})
+
+
+# -- the sightings in faust's tumbling windows (consumers.incidents.app) ------------------------
+
+
+def sightings_of(stored: str) -> tuple[Sighting, ...]:
+    """One window's sightings from its table value ("" for a window with none)."""
+    if not stored:
+        return ()
+    return tuple(Sighting.model_validate(item) for item in json.loads(stored))
+
+
+def window_value(sightings: tuple[Sighting, ...]) -> str:
+    return json.dumps([s.model_dump(mode="json") for s in sightings])
+
+
+def merged_windows(
+    older: tuple[Sighting, ...], newer: tuple[Sighting, ...]
+) -> tuple[Sighting, ...]:
+    """The sightings of two consecutive windows; a later copy of a sighting (its incident set or
+    cleared since) replaces the one in the earlier window."""
+    later = {s.case_id for s in newer}
+    return (*(s for s in older if s.case_id not in later), *newer)
+
+
+def written_sightings(
+    before: tuple[Sighting, ...], after: tuple[Sighting, ...]
+) -> tuple[Sighting, ...]:
+    """What a step added or changed: the sightings ``after`` holds that ``before`` did not."""
+    kept = set(before)
+    return tuple(s for s in after if s not in kept)
+
+
+def split_window(value: AreaValue) -> tuple[AreaValue, tuple[Sighting, ...]]:
+    """(the area's lasting part: open incidents and refused links; its sightings)."""
+    window = value.window.model_copy(update={"sightings": ()})
+    return value.model_copy(update={"window": window}), value.window.sightings
+
+
+class AreaStep(NamedTuple):
+    lasting: AreaValue
+    """The area's plain table value (open incidents, refused links; no sightings)."""
+    window: tuple[Sighting, ...] | None
+    """The new value of the message's own window, None when it did not change."""
+    commands: list[LinkToIncident]
+
+
+def on_area(
+    lasting: AreaValue,
+    previous: tuple[Sighting, ...],
+    current: tuple[Sighting, ...],
+    message: Sighting | tuple[str, str],
+    now: datetime,
+    rules: LinkRules | None = None,
+) -> AreaStep:
+    """One area message (a sighting, or an unlinked (case, incident)) against the sightings of
+    its window (``current``) and the window before (``previous``)."""
+    # (A value written before the windowed table kept its sightings itself: moved over.)
+    before = merged_windows(lasting.window.sightings, merged_windows(previous, current))
+    value = lasting.model_copy(
+        update={"window": lasting.window.model_copy(update={"sightings": before})}
+    )
+    commands: list[LinkToIncident] = []
+    if isinstance(message, Sighting):
+        value, commands = on_sighting(value, message, now, rules)
+    else:
+        value = on_unlinked(value, *message)
+    lasting, after = split_window(value)
+    changed = written_sightings(before, after)
+    window = merged_windows(current, changed) if changed else None
+    return AreaStep(lasting, window, commands)

@@ -113,6 +113,13 @@ def moment_of(event: Any, policy: Policy) -> Moment | None:
     elif event.type == "ComplaintRejected":
         kind = "rejected"
         facts = {"reason_code": str(payload.reason)}
+    elif event.type == "IncidentLinked":
+        # Named by the incident, not the event: told once per incident, not again each time
+        # more reporters join. Only the count: nothing about the other reporters.
+        facts = {"reporters": payload.reporters}
+        return Moment(
+            event.case_id, "incident_linked", payload.incident_id, event.occurred_at, facts
+        )
     if kind is None:
         return None
     return Moment(event.case_id, kind, event.event_id, event.occurred_at, facts)

@@ -7,7 +7,8 @@ One image runs every process (``aduan worker``, ``aduan gateway``, ``aduan notif
 check finds the command, then asks that process on 127.0.0.1 (ports from the same environment
 variables the processes read): the worker's ``/stats/`` must say ``"ready": true`` (table
 recovered), the gateway's ``/readyz`` must answer 200 (producer started, read model caught up),
-the notifier's and the reporter service's ``/metrics`` must answer 200. Exit 0 healthy, 1 not.
+the notifier's, the reporter service's and the incident detector's ``/metrics`` must answer
+200. Exit 0 healthy, 1 not.
 A command without an HTTP endpoint (``topics``, ``--help``) has nothing to check: exit 0.
 Standard library only: it runs in the image without importing aduan.
 """
@@ -49,6 +50,8 @@ def probe_url(command: str, env: Mapping[str, str]) -> str | None:
         return f"http://127.0.0.1:{env.get('ADUAN_NOTIFIER_METRICS_PORT', '6068')}/metrics"
     if command == "reporter":
         return f"http://127.0.0.1:{env.get('ADUAN_REPORTER_METRICS_PORT', '6069')}/metrics"
+    if command == "incidents":
+        return f"http://127.0.0.1:{env.get('ADUAN_INCIDENTS_METRICS_PORT', '6070')}/metrics"
     return None
 
 

@@ -53,7 +53,13 @@ MIN_INSYNC = 2
 PART_OF = {"app.kubernetes.io/part-of": "aduan"}
 CASE_PARTITIONED = {"aduan.go.id/partitions": "case"}
 # Service port names in base/*.yaml, per component (a test checks that they exist).
-METRICS_PORTS = {"worker": "web", "gateway": "http", "notifier": "metrics", "reporter": "metrics"}
+METRICS_PORTS = {
+    "worker": "web",
+    "gateway": "http",
+    "notifier": "metrics",
+    "reporter": "metrics",
+    "incidents": "metrics",
+}
 
 STRIMZI_OPS = {
     "READ": "Read",

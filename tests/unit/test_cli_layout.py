@@ -29,6 +29,7 @@ def test_every_group_is_registered_in_the_familiar_help_order() -> None:
         "gateway",
         "notifier",
         "reporter",
+        "incidents",
         "smtp-sink",
         "run",
         "demo",

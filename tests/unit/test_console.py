@@ -17,6 +17,7 @@ from consumers.gateway.console.queues import clock_view
 from consumers.gateway.console.session import SESSION_COOKIE, SESSION_LIFETIME
 from consumers.gateway.security import DEV_TOKENS, OperatorRole, dev_security
 from tests.unit.test_gateway import KEY, NOW, Env, web_form
+from workflow.commands import LinkToIncident
 
 
 class ConsoleEnv(Env):
@@ -314,3 +315,54 @@ def test_attachments_download_only_for_those_who_may_open_the_case(
     assert client.get(f"/console/kasus/{tracking}/lampiran/1").status_code == 404
     login(client, OperatorRole.AGENCY_OFFICER)  # PUPR; the case is at the triage desk
     assert client.get(f"/console/kasus/{tracking}/lampiran/0").status_code == 403
+
+
+def _link(env: ConsoleEnv, tracking: str, incident: str = "INC-ADU-TEST") -> None:
+    env.apply(
+        LinkToIncident.model_validate(
+            {
+                "event_id": f"incident-link:{tracking}:{incident}:2",
+                "occurred_at": NOW,
+                "case_id": tracking,
+                "payload": {"incident_id": incident, "reporters": 2},
+            }
+        )
+    )
+
+
+def test_a_verifier_unlinks_a_wrongly_linked_case_from_its_incident(
+    client: TestClient, env: ConsoleEnv
+) -> None:
+    tracking = submit(client, env)
+    login(client, OperatorRole.VERIFIER)
+    assert "UnlinkFromIncident" not in actions_on(client, tracking)  # not linked: no form
+    _link(env, tracking)
+    page = client.get(f"/console/kasus/{tracking}").text
+    assert "INC-ADU-TEST · 2 laporan" in page
+    assert "UnlinkFromIncident" in actions_on(client, tracking)
+    assert 'data-fixed="incident_id">Kejadian massal: INC-ADU-TEST' in page
+    # The incident comes from the case, not from the post: a forged one is not sent.
+    sent = act(client, tracking, "UnlinkFromIncident", reason="lain kejadian", incident_id="X")
+    assert sent.status_code == 303
+    env.engine()
+    case = env.model.case(tracking)
+    assert case is not None
+    assert (case.incident_id, case.incidents_refused) == (None, ("INC-ADU-TEST",))
+    assert "UnlinkFromIncident" not in actions_on(client, tracking)
+    assert 'data-event="IncidentUnlinked"' in client.get(f"/console/kasus/{tracking}").text
+
+
+def test_an_agency_liaison_gets_no_unlink_form(client: TestClient, env: ConsoleEnv) -> None:
+    tracking = submit(client, env, agency_hint="PUPR")
+    _link(env, tracking)
+    login(client, OperatorRole.VERIFIER)
+    act(client, tracking, "CompleteFormalVerification")
+    env.engine()
+    act(client, tracking, "CompleteMaterialVerification", agency="PUPR")
+    env.engine()
+    login(client, OperatorRole.AGENCY_OFFICER)
+    page = client.get(f"/console/kasus/{tracking}")
+    assert page.status_code == 200  # its own agency's case: it sees it and its incident
+    assert "INC-ADU-TEST" in page.text
+    assert "PostFollowUpPlan" in actions_on(client, tracking)
+    assert "UnlinkFromIncident" not in actions_on(client, tracking)

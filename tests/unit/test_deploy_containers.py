@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from consumers.gateway.settings import GatewaySettings
+from consumers.incidents.settings import IncidentSettings
 from consumers.notifier.settings import NotifierSettings
 from consumers.reporter.settings import ReporterSettings
 from consumers.settings import EngineSettings
@@ -172,7 +173,7 @@ def test_the_worker_scales_and_apps_wait_for_the_topics(compose: dict[str, Any])
     services = compose["services"]
     assert services["worker"]["deploy"]["replicas"] in (1, "1")
     assert "ports" not in services["worker"], "a published port would stop --scale worker=N"
-    for name in ("worker", "gateway", "notifier"):
+    for name in ("worker", "gateway", "notifier", "incidents"):
         assert services[name]["command"][0] == name
         depends = services[name]["depends_on"]
         assert depends["topics"]["condition"] == "service_completed_successfully"
@@ -187,6 +188,7 @@ def test_every_aduan_variable_is_one_the_processes_read(compose: dict[str, Any])
     }
     known |= {f"ADUAN_NOTIFIER_{name.upper()}" for name in NotifierSettings.model_fields}
     known |= {f"ADUAN_REPORTER_{name.upper()}" for name in ReporterSettings.model_fields}
+    known |= {f"ADUAN_INCIDENTS_{name.upper()}" for name in IncidentSettings.model_fields}
     known |= CLI_ENV
     for name, service in compose["services"].items():
         for key in service.get("environment") or {}:

@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 
 from consumers.gateway.settings import GatewaySettings
+from consumers.incidents.settings import IncidentSettings
 from consumers.notifier.settings import NotifierSettings
 from consumers.reporter.settings import ReporterSettings
 from consumers.settings import EngineSettings
@@ -112,7 +113,8 @@ def users() -> dict[str, dict[str, Any]]:
 
 def test_users_authenticate_with_scram_and_have_the_issue_13_acls() -> None:
     everyone = users()
-    assert set(everyone) == {"gateway", "engine", "notifier", "reporter", "operator", "admin"}
+    principals = {"gateway", "engine", "notifier", "reporter", "incidents", "operator", "admin"}
+    assert set(everyone) == principals
     assert {u["spec"]["authentication"]["type"] for u in everyone.values()} == {"scram-sha-512"}
     assert "authorization" not in everyone["admin"]["spec"]  # a super user of the Kafka resource
     kafka = named(rendered("base"), "Kafka", "aduan")
@@ -127,6 +129,9 @@ def test_users_authenticate_with_scram_and_have_the_issue_13_acls() -> None:
     assert allowed(can["notifier"], "Read", EVENTS)
     assert allowed(can["notifier"], "Read", RECEIPTS)
     assert allowed(can["notifier"], "Write", RECEIPTS)
+    assert allowed(can["incidents"], "Read", EVENTS)
+    assert allowed(can["incidents"], "Write", "cases.commands")
+    assert not allowed(can["incidents"], "Read", INTAKE)
     for topic in [t.name for t in TOPICS]:
         assert allowed(can["operator"], "Read", topic)
 
@@ -162,6 +167,7 @@ def test_every_aduan_variable_is_one_the_processes_read() -> None:
     }
     known |= {f"ADUAN_NOTIFIER_{n.upper()}" for n in NotifierSettings.model_fields}
     known |= {f"ADUAN_REPORTER_{n.upper()}" for n in ReporterSettings.model_fields}
+    known |= {f"ADUAN_INCIDENTS_{n.upper()}" for n in IncidentSettings.model_fields}
     known |= KAFKA_SECURITY_ENV | CLI_ENV
     names = set(config_map(rendered("base"))) | {
         n for c in containers().values() for n in env_names(c)
@@ -186,6 +192,7 @@ def test_each_process_uses_its_own_kafka_user() -> None:
         "aduan-gateway": "gateway",
         "aduan-notifier": "notifier",
         "aduan-reporter": "reporter",
+        "aduan-incidents": "incidents",
     }
     for name, container in containers().items():
         env = {e["name"]: e for e in container["env"]}

@@ -19,6 +19,7 @@ from consumers.topics import (
     COMMANDS,
     CONTACTS,
     DEADLETTER,
+    EVENTS,
     INTAKE,
     REPORTER_INBOUND,
     TOPICS,
@@ -165,3 +166,25 @@ def test_the_declared_faust_topics_are_the_workers_and_it_may_use_them(prefix: s
     for name in names:
         for op in (READ, WRITE):
             assert "engine" in allowed(acls, TOPIC, name, op), name
+
+
+@pytest.mark.parametrize("prefix", ["", "staging"])
+def test_the_incident_detector_reads_events_writes_commands_and_owns_its_faust_topics(
+    prefix: str,
+) -> None:
+    settings = EngineSettings(topic_prefix=prefix)
+    acls = secure.wanted_acls(prefix, settings.app_id)
+    app_id = f"{settings.full_app_id}-incidents"  # consumers/incidents/app.py
+
+    def used(op: int) -> set[str]:
+        return {
+            t.name
+            for t in TOPICS
+            if "incidents" in allowed(acls, TOPIC, topic_name(t.name, prefix), op)
+        }
+
+    assert (used(READ), used(WRITE)) == ({EVENTS}, {COMMANDS})
+    assert "incidents" in allowed(acls, GROUP, app_id, READ)
+    for own in ("sightings", "follow", "areas-changelog", "__assignor-__leader"):
+        for op in (READ, WRITE):
+            assert "incidents" in allowed(acls, TOPIC, f"{app_id}-{own}", op), own

@@ -126,7 +126,9 @@ def test_aduan_run_starts_each_service_as_its_own_principal(
 
     creds = tmp_path / "credentials.json"
     creds.write_text(
-        json.dumps({p: f"{p}-pw" for p in ("engine", "gateway", "notifier", "reporter")})
+        json.dumps(
+            {p: f"{p}-pw" for p in ("engine", "gateway", "notifier", "reporter", "incidents")}
+        )
     )
     monkeypatch.setenv("ADUAN_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.setenv("ADUAN_KAFKA_SASL_USERNAME", "operator")
@@ -142,6 +144,7 @@ def test_aduan_run_starts_each_service_as_its_own_principal(
         "gateway": "gateway",
         "notifier": "notifier",
         "reporter": "reporter",
+        "incidents": "incidents",
         "smtp-sink": None,  # no Kafka client
     }
     assert {s.name: s.env.get("ADUAN_KAFKA_SASL_PASSWORD") for s in started}["gateway"] == (

@@ -8,6 +8,7 @@ from typing import Any
 from consumers.reporter.messages import Texts, load_texts, moment_of
 from tests.e2e import builders as b
 from workflow.commands import (
+    LinkToIncident,
     RejectComplaint,
     RejectPayload,
     RequestInformation,
@@ -186,3 +187,36 @@ def test_a_translation_missing_one_message_falls_back_for_that_message_only() ->
     assert "paling lambat" in asked.body
     assert " pukul " in asked.body  # the date in the message's own language
     assert texts.reply("opted_out", cid, "en").body.startswith("You will receive no more")
+
+
+def _link(case_id: str, reporters: int, at: Any) -> Any:
+    return LinkToIncident.model_validate(
+        {
+            "event_id": f"incident-link:{case_id}:INC-{case_id}:{reporters}",
+            "occurred_at": at,
+            "case_id": case_id,
+            "payload": {"incident_id": "INC-ADU-AAAA-BBBB-CCCC", "reporters": reporters},
+        }
+    )
+
+
+def test_a_linked_reporter_is_told_once_per_incident_with_the_count_and_nothing_else() -> None:
+    complaint = b.complaint("m-inc1", T0)
+    cid = complaint.derived_case_id
+    events = run(complaint, _link(cid, 2, T0), _link(cid, 3, T0 + timedelta(hours=1)))
+    linked = [e for e in events if e.type == "IncidentLinked"]
+    assert len(linked) == 2  # the count rose: the case records it again
+    moments = [moment_of(e, POLICY) for e in linked]
+    assert {m.kind for m in moments if m} == {"incident_linked"}
+    # One moment (one receipt key) for both: the reporter is not told again as more join.
+    assert len({m.key("sms") for m in moments if m}) == 1
+    first = moments[0]
+    assert first is not None
+    body = TEXTS.render(first).body
+    assert cid in body
+    assert "2 laporan" in body
+    assert "diverifikasi satu kali" in body
+    assert "INC-" not in body  # no other reporter's number, not even inside the incident's
+    assert "ADU-AAAA" not in body
+    english = TEXTS.render(first, "en").body
+    assert "2 reports" in english

@@ -11,15 +11,16 @@ from __future__ import annotations
 import enum
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic.fields import FieldInfo
 
 from consumers.gateway.console.labels import CHOICES, COMMANDS, FIELDS, word
 from consumers.gateway.security import Operator
-from states.lifecycle import CaseState, lifecycle
-from workflow.commands import COMMAND_TYPES, CommandBase
+from states.lifecycle import lifecycle
+from workflow.case import Case
+from workflow.commands import COMMAND_TYPES, CommandBase, UnlinkFromIncident
 from workflow.policy import Policy
 
 _SYSTEM_ONLY = frozenset({"TimerFired"})
@@ -41,6 +42,8 @@ class ActionForm:
     type: str
     label: str
     fields: tuple[FormField, ...]
+    fixed: tuple[tuple[str, str], ...] = ()
+    """Payload values the page decides, not the operator (the incident a case is unlinked from)."""
 
 
 def _enum_in(annotation: Any) -> type[enum.Enum] | None:
@@ -90,20 +93,36 @@ def form_for(model: type[CommandBase], policy: Policy) -> ActionForm:
     return ActionForm(type_, word(COMMANDS, type_), tuple(fields))
 
 
-def available_actions(operator: Operator, state: CaseState, policy: Policy) -> list[ActionForm]:
-    """The forms ``operator`` gets on a case in ``state`` (the table's triggers x the role)."""
-    triggers = set(lifecycle().allowed(state))
+def _unlink_form(operator: Operator, case: Case, policy: Policy) -> ActionForm | None:
+    """Undo a wrong incident link: offered on a linked open case to whoever may unlink (the
+    incident commands bypass the lifecycle table, so the table cannot say)."""
+    if case.incident_id is None or case.is_final:
+        return None
+    if operator.role.actor_role not in UnlinkFromIncident.roles:
+        return None
+    form = form_for(UnlinkFromIncident, policy)
+    fields = tuple(f for f in form.fields if f.name != "incident_id")
+    return replace(form, fields=fields, fixed=(("incident_id", case.incident_id),))
+
+
+def available_actions(operator: Operator, case: Case, policy: Policy) -> list[ActionForm]:
+    """The forms ``operator`` gets on ``case`` (the table's triggers in its state x the role,
+    and the unlink of its incident)."""
+    triggers = set(lifecycle().allowed(case.state))
     role = operator.role.actor_role
-    return [
+    forms = [
         form_for(model, policy)
         for type_, model in COMMAND_TYPES.items()
         if type_ not in _SYSTEM_ONLY and model.trigger in triggers and role in model.roles
     ]
+    unlink = _unlink_form(operator, case, policy)
+    return forms if unlink is None else [*forms, unlink]
 
 
 def payload_from_form(form: ActionForm, posted: dict[str, str]) -> dict[str, Any]:
-    """The command payload of a posted form: its own fields only, blanks left out."""
-    payload: dict[str, Any] = {}
+    """The command payload of a posted form: its own fields only, blanks left out, and the
+    values the page fixed (never taken from the post)."""
+    payload: dict[str, Any] = dict(form.fixed)
     for field in form.fields:
         value = posted.get(field.name, "").strip()
         if value:

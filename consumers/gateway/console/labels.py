@@ -125,6 +125,7 @@ FIELDS: dict[str, str] = {
     "text": "Informasi dari pelapor",
     "plan": "Rencana tindak lanjut (dibaca pelapor)",
     "resolution_text": "Hasil penyelesaian (dibaca pelapor)",
+    "incident_id": "Kejadian massal",
 }
 
 REJECTION_CODES: dict[str, str] = {

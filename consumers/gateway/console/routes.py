@@ -187,7 +187,7 @@ def _case_context(gw: GatewayDep, session: Session, case_id: str) -> dict[str, A
         "case": case,
         "view": view,
         "clock": clock_view(case, expected_at(case, gw.policy), gw.policy, gw.now()),
-        "actions": available_actions(session.operator, case.state, gw.policy),
+        "actions": available_actions(session.operator, case, gw.policy),
         "form_key": secrets.token_urlsafe(12),
     }
 
