@@ -60,11 +60,15 @@ def project(
     """Run the projection (cases.state, cases.events -> database) until Ctrl-C.
 
     For gateways started with ADUAN_READMODEL_PROJECTION=false."""
-    from consumers.readmodel.projection import Projection
+    from consumers.readmodel.projection import ForeignReadModel, Projection, check_own_topics
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(url)
     store = _store(settings.readmodel_url, settings)
+    try:
+        check_own_topics(store, settings, _shown(settings.readmodel_url))
+    except ForeignReadModel as exc:
+        raise CliError(str(exc)) from None
     typer.echo(f"aduan readmodel: projecting into {_shown(settings.readmodel_url)}")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(Projection(settings, store, max_batch=max_batch).run())
@@ -125,6 +129,6 @@ def purge(
 
 
 def _shown(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from consumers.readmodel.database import shown_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return shown_url(url)

@@ -33,6 +33,7 @@ def gateway(
     from consumers.gateway.app import create_app
     from consumers.gateway.security import SecurityFileError
     from consumers.gateway.settings import GatewaySettings
+    from consumers.readmodel.projection import ForeignReadModel
 
     overrides: dict[str, Any] = {
         "gateway_host": host,
@@ -44,7 +45,7 @@ def gateway(
         application = create_app(settings)
     except ValidationError as exc:
         raise CliError(f"setting {one_line(exc)}") from None
-    except SecurityFileError as exc:
+    except (SecurityFileError, ForeignReadModel) as exc:
         raise CliError(str(exc)) from None
     typer.echo(
         f"aduan gateway: http://{settings.gateway_host}:{settings.gateway_port}/docs on "

@@ -43,8 +43,8 @@ from consumers.gateway.settings import GatewaySettings, tracking_secret
 from consumers.gateway.smtp import start_smtp
 from consumers.gateway.store import AttachmentStore
 from consumers.metrics import HttpMetrics, metrics_endpoint, new_registry
-from consumers.readmodel.database import open_database
-from consumers.readmodel.projection import Projection
+from consumers.readmodel.database import open_database, shown_url
+from consumers.readmodel.projection import Projection, check_own_topics
 from consumers.readmodel.queries import CaseQueries
 from consumers.readmodel.store import SqlReadModel
 from workflow.policy import Policy, load_policy
@@ -123,6 +123,7 @@ def _read_model(
         memory = ReadModel(settings.gateway_history_limit, policy)
         return memory, KafkaReadModelFeeder(settings, memory)
     store = SqlReadModel(open_database(settings.readmodel_url), policy)
+    check_own_topics(store, settings, shown_url(settings.readmodel_url))
     if not settings.readmodel_projection:
         store.ready = True  # another process projects; the database is the truth
         return store, None

@@ -23,6 +23,11 @@ def normalized_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def shown_url(url: str) -> str:
+    """The URL for a message: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def open_database(url: str, *, migrate_schema: bool = True) -> Engine:
     """An engine on ``url`` with the schema migrated to the newest revision."""
     url = normalized_url(url)

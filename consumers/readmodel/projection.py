@@ -38,6 +38,22 @@ class ProjectionError(Exception):
     """A one-off projection (``until_caught_up``) cannot run: no broker, no topic."""
 
 
+class ForeignReadModel(Exception):
+    """The database already holds the read model of other topics (another topic prefix)."""
+
+
+def check_own_topics(model: SqlReadModel, settings: SharedSettings, shown_url: str) -> None:
+    """Refuse a database that was projected from other topics: its cases would be shown beside
+    this deployment's (a queue mixing two prefixes' cases), and no offset of ours says so."""
+    ours = {settings.topic("cases.state"), settings.topic("cases.events")}
+    foreign = sorted({topic for topic, _ in model.stored_offsets()} - ours)
+    if foreign:
+        raise ForeignReadModel(
+            f"the read model {shown_url} was projected from other topics ({', '.join(foreign)}): "
+            "give this deployment its own ADUAN_READMODEL_URL (or remove that database)"
+        )
+
+
 class Projection:
     """Feeds a `SqlReadModel` until stopped (or, with ``until_caught_up``, until ready)."""
 

@@ -24,6 +24,8 @@ class ServedGateway:
             kafka_bootstrap=[engine.bootstrap],
             topic_prefix=engine.prefix,
             gateway_store_dir=store,
+            # its own database: the repository's var/readmodel.sqlite belongs to `make run`
+            readmodel_url=f"sqlite:///{store / 'readmodel.sqlite'}",
             gateway_rate_per_minute=0,
             gateway_dev_mode=True,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
@@ -132,3 +133,20 @@ def test_the_gateway_answers_from_the_database(tmp_path: Path) -> None:
         assert len(answer.json()["history"]) == len(WRITTEN.events[case.case_id])
         assert client.get("/readyz").json()["cases"] == len(WRITTEN.cases)
         assert client.get("/open311/v2/requests.json").status_code == 200
+
+
+def test_a_database_projected_from_other_topics_is_refused(tmp_path: Path) -> None:
+    """A console on a database another topic prefix filled showed that prefix's cases in its
+    queues (a test run beside `make run` did): refused with one line naming the topics."""
+    from consumers.readmodel.projection import ForeignReadModel, check_own_topics
+    from consumers.settings import SharedSettings
+
+    store = _store(tmp_path)
+    demo, other = SharedSettings(topic_prefix="demo"), SharedSettings(topic_prefix="other")
+    check_own_topics(store, demo, "db")  # empty: anyone's
+    batch = _batch()
+    batch.next_offsets = {(demo.topic("cases.state"), 0): 1}
+    store.write(store.prepare(batch))
+    check_own_topics(store, demo, "db")
+    with pytest.raises(ForeignReadModel, match=r"other topics \(demo\.cases\.state\)"):
+        check_own_topics(store, other, "db")
