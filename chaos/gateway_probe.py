@@ -78,6 +78,8 @@ class Gateway:
             "ADUAN_GATEWAY_RATE_PER_MINUTE": "0",
             "ADUAN_GATEWAY_DEV_MODE": "true",  # the development API key below
             "ADUAN_GATEWAY_STORE_DIR": str(log_path.parent / "gateway-store"),
+            # this run's own: the repository's var/readmodel.sqlite belongs to `make run`
+            "ADUAN_READMODEL_URL": f"sqlite:///{log_path.parent / 'readmodel.sqlite'}",
         }
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
