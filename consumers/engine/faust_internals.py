@@ -126,9 +126,10 @@ def commit_only_finished(consumer: Any, topics: Iterable[str]) -> FinishedRecord
 
     # faust passes both by keyword: the names are its own.
     async def fetch_and_take(active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109
-        assigned = consumer.assignment()
-        for tp, offset in ledger.redeliveries().items():
-            if tp in assigned:
+        asked = ledger.redeliveries()
+        assigned = consumer.assignment() if asked else set()
+        for tp, offset in asked.items():
+            if tp in assigned:  # a partition gone to another worker is its business now
                 log.warning(
                     "%s:%d: record %d was dropped unprocessed; fetching it again",
                     tp.topic,

@@ -23,6 +23,7 @@ from faust.events import Event
 from faust.types import TP
 
 from consumers.engine.app import create_engine
+from consumers.engine.finished import FinishedRecords
 
 COMMITTED = 307  # the group's committed offset when the partition arrived
 
@@ -259,3 +260,24 @@ def test_the_engine_hands_nothing_over_until_the_seek_is_done() -> None:
     early, later = asyncio.run(scenario())
     assert early == []
     assert later == [307, 308, 309]  # from the committed offset, after the seek
+
+
+def test_the_ledger_asks_once_per_dropped_record_and_forgets_what_was_committed_past() -> None:
+    ledger: FinishedRecords[str] = FinishedRecords()
+    ledger.taken("p0", [307, 308, 309])
+    ledger.finished("p0", 308)  # 307 was dropped: taken before a record that finished
+    assert ledger.committable("p0", 310, committed=307) == 307
+    assert ledger.redeliveries() == {"p0": 307}
+    assert ledger.committable("p0", 310, committed=307) == 307
+    assert ledger.redeliveries() == {}  # asked already: waiting for it
+    ledger.taken("p0", [307, 308, 309])  # fetched again
+    ledger.finished("p0", 309)  # the first 309, queued before the seek
+    assert ledger.committable("p0", 310, committed=307) == 307
+    assert ledger.redeliveries() == {}  # not another drop: 307 is on its way
+    for offset in (307, 308, 309):
+        ledger.finished("p0", offset)
+    assert ledger.committable("p0", 310, committed=307) == 310
+    # Another worker committed past what this one had open (a partition that came back).
+    ledger.taken("p0", [400, 401])
+    assert ledger.committable("p0", 500, committed=450) == 500
+    assert ledger.open_records("p0") == []
