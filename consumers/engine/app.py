@@ -35,7 +35,12 @@ from consumers.engine.clock import (
     follow_clock_topic,
     replay_clock_topic_when_reachable,
 )
-from consumers.engine.faust_internals import drain_fully_before_commit, memory_store_partitions
+from consumers.engine.faust_internals import (
+    commit_only_finished,
+    drain_fully_before_commit,
+    memory_store_partitions,
+    seek_with_flow_stopped,
+)
 from consumers.engine.records import CODEC_NAME, HeldCommands, register_codec
 from consumers.engine.relay import EventRelay
 from consumers.engine.timer import DeadlineIndex
@@ -134,6 +139,9 @@ class Engine:
         )
         # No offset commit while case-table writes of the records it covers are still buffered.
         drain_fully_before_commit(app.producer.buffer)
+        # No offset commit past a fetched record the case agent has not finished (issue 17).
+        self.finished = commit_only_finished(app.consumer, (self.intake_name, self.commands_name))
+        seek_with_flow_stopped(app.consumer)  # and no record dropped at a rebalance's seek
         return app
 
     def _raw_topic(self, *names: str, partitions: int | None = None) -> faust.TopicT:
@@ -195,6 +203,8 @@ class Engine:
         async def case_agent(stream: Any) -> None:
             async for event in stream.events():
                 await agent.on_message(event)
+                # Only now may a commit pass it (a record faust skipped or dropped never gets here).
+                self.finished.finished(event.message.tp, event.message.offset)
 
         self.app.agent(self.source, name="cases", concurrency=1)(case_agent)
         return agent

@@ -8,8 +8,14 @@ diagnostic empty or the SLA index incomplete.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from consumers.engine.finished import FinishedRecords
+
+log = logging.getLogger(__name__)
 
 
 def _names(partitions: Iterable[Any] | None) -> list[str]:
@@ -91,3 +97,110 @@ def drain_fully_before_commit(buffer: Any) -> None:
     buffer.put = counted_put
     buffer._send_pending = counted_hand_over
     buffer.flush = flush
+
+
+def commit_only_finished(consumer: Any, topics: Iterable[str]) -> FinishedRecords[Any]:
+    """Let faust commit a source partition only up to its first record the agent has not
+    finished, and fetch a record faust dropped again (issue 17).
+
+    faust counts as done what its streams acknowledged, and its commit check steps over one
+    record that nobody acknowledged when it sits at the committed offset (``_new_offset``:
+    ``min(acked) - committed > 1``); its gap tracking covers more (a read offset reset by the
+    seek to committed offsets while a batch is still being handed out). A record dropped at a
+    rebalance, e.g. from the agent's queue when flow control resumes after that seek, was thus
+    committed past and lost. Here the proposal of faust's ``_filter_committable_offsets`` is cut
+    back to the first taken record that is not finished (see
+    :class:`consumers.engine.finished.FinishedRecords`); what faust had already struck from its
+    acknowledged list above the cut goes back into it, or faust would never propose those
+    offsets again. A dropped record is fetched again: the next fetch seeks its partition back
+    to it (``seek`` also resets faust's read offset, which would otherwise discard it), and
+    everything after it comes again too (the case's memory of applied message ids makes those
+    no-ops).
+
+    Private: ``_getmany`` (the consumer's one fetch from the client), ``_filter_committable_
+    offsets``, ``_committed_offset``, ``_acked`` and ``_acked_index``.
+    """
+    sources = frozenset(topics)
+    ledger: FinishedRecords[Any] = FinishedRecords()
+    fetch, committable = consumer._getmany, consumer._filter_committable_offsets
+
+    # faust passes both by keyword: the names are its own.
+    async def fetch_and_take(active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109
+        asked = ledger.redeliveries()
+        assigned = consumer.assignment() if asked else set()
+        for tp, offset in asked.items():
+            if tp in assigned:  # a partition gone to another worker is its business now
+                log.warning(
+                    "%s:%d: record %d was dropped unprocessed; fetching it again",
+                    tp.topic,
+                    tp.partition,
+                    offset,
+                )
+                await consumer.seek(tp, offset)
+        records = await fetch(active_partitions, timeout)
+        for tp, batch in records.items():
+            if tp.topic in sources:
+                ledger.taken(tp, (record.offset for record in batch))
+        return records
+
+    def only_finished(tps: Iterable[Any]) -> dict[Any, int]:
+        partitions = list(tps)
+        lowest = {tp: min(consumer._acked[tp], default=None) for tp in partitions}
+        offsets: dict[Any, int] = committable(partitions)
+        for tp in partitions:
+            if tp.topic not in sources:
+                continue
+            committed = consumer._committed_offset.get(tp)
+            # Asked even without a proposal: a dropped record must come again either way.
+            proposed = offsets.get(tp, sys.maxsize)
+            allowed = ledger.committable(tp, proposed, committed)
+            if tp not in offsets or allowed >= proposed:
+                continue
+            # faust struck a consecutive run ending below ``proposed`` that starts at most one
+            # above the committed offset (its own check); with none known, at its lowest ack.
+            start = allowed if committed is not None else max(allowed, lowest[tp] or 0)
+            _give_back(consumer, tp, range(start, proposed), ledger.open_records(tp))
+            if committed is not None and allowed > committed:
+                offsets[tp] = allowed
+            else:  # nothing new, or faust's position is not known yet (never rewind)
+                del offsets[tp]
+        return offsets
+
+    consumer._getmany = fetch_and_take
+    consumer._filter_committable_offsets = only_finished
+    return ledger
+
+
+def _give_back(consumer: Any, tp: Any, struck: range, still_open: list[int]) -> None:
+    """Put offsets faust struck from its acknowledged list back, except the open records."""
+    acked, index = consumer._acked[tp], consumer._acked_index[tp]
+    skip = set(still_open)
+    for offset in struck:
+        if offset not in skip and offset not in index:
+            acked.append(offset)
+            index.add(offset)
+
+
+def seek_with_flow_stopped(consumer: Any) -> None:
+    """Hand no record to the streams while faust seeks its partitions to the committed offsets.
+
+    After a rebalance's table recovery faust resumes the stream partitions, then seeks them to
+    the committed offsets (``perform_seek``), then resumes flow control, which clears the
+    agents' queues. The flow is on during that seek (the recovery turned it on to read the
+    changelogs), so records fetched meanwhile went into the agent's queue, and out of it again
+    unprocessed; faust's read offset had moved past them, so fetching them again discarded
+    them too (issue 17: the dropped record the commit then stepped over). Stopped here, the
+    consumer hands nothing over until faust resumes the flow right after the seek, and then
+    starts from the committed offsets. ``commit_only_finished`` still guards the commit should
+    a record be dropped another way.
+
+    Public methods only (``stop_flow``), but it replaces ``perform_seek``, whose callers
+    (faust's recovery, and ``getmany`` while the flow is off) all resume the flow afterwards.
+    """
+    perform_seek = consumer.perform_seek
+
+    async def stopped_then_seek() -> None:
+        consumer.stop_flow()
+        await perform_seek()
+
+    consumer.perform_seek = stopped_then_seek

@@ -38,6 +38,27 @@ def test_faust_consumer_keeps_its_partition_states_in_private_sets(app: faust.Ap
     assert state == {**state, "buffered": [], "active": [], "flow_active": True}
 
 
+def test_faust_consumer_offset_bookkeeping_that_the_commit_gate_wraps(app: faust.App) -> None:
+    """commit_only_finished / seek_with_flow_stopped (issue 17) replace or read these."""
+    consumer = app.consumer
+    assert inspect.iscoroutinefunction(consumer._getmany)
+    assert list(inspect.signature(consumer._getmany).parameters) == [
+        "active_partitions",
+        "timeout",
+    ]
+    assert list(inspect.signature(consumer._filter_committable_offsets).parameters) == ["tps"]
+    assert inspect.iscoroutinefunction(consumer.perform_seek)
+    tp = faust.types.TP("t.cases.commands", 0)
+    assert consumer._committed_offset.get(tp) is None  # a mapping, None until known
+    assert isinstance(consumer._acked[tp], list)
+    assert isinstance(consumer._acked_index[tp], set)
+    # seek also moves faust's read offset, or its drain loop would discard a record fetched
+    # again below it.
+    consumer._thread = SimpleNamespace(seek=lambda tp, offset: None)
+    asyncio.run(consumer.seek(tp, 307))
+    assert consumer._read_offset[tp] == 307
+
+
 def test_faust_memory_store_records_the_partition_of_each_recovered_key(app: faust.App) -> None:
     table = app.Table("cases", key_type=bytes)
     store = table.data
