@@ -35,7 +35,11 @@ from consumers.engine.clock import (
     follow_clock_topic,
     replay_clock_topic_when_reachable,
 )
-from consumers.engine.faust_internals import drain_fully_before_commit, memory_store_partitions
+from consumers.engine.faust_internals import (
+    drain_fully_before_commit,
+    memory_store_partitions,
+    skip_commit_when_drain_times_out,
+)
 from consumers.engine.records import CODEC_NAME, HeldCommands, register_codec
 from consumers.engine.relay import EventRelay
 from consumers.engine.timer import DeadlineIndex
@@ -132,8 +136,10 @@ class Engine:
             web_port=s.web_port,
             autodiscover=False,
         )
-        # No offset commit while case-table writes of the records it covers are still buffered.
+        # No offset commit while case-table writes of the records it covers are still buffered;
+        # a commit whose writes cannot be handed over in time is skipped (retried), not hung.
         drain_fully_before_commit(app.producer.buffer)
+        skip_commit_when_drain_times_out(app.consumer)
         return app
 
     def _raw_topic(self, *names: str, partitions: int | None = None) -> faust.TopicT:
