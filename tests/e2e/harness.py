@@ -78,6 +78,30 @@ class Worker:
         except OSError:
             return ""
 
+    def diagnose(self) -> Path:
+        """Write what a stalled worker is doing next to its log: its stats, where each asyncio
+        task waits (/debug/tasks/) and, if py-spy is installed, the Python stack (which also
+        answers when the event loop is blocked and the HTTP pages do not). Returns the file."""
+        out = self.log_path.with_suffix(".stall.txt")
+        parts = [f"stats: {json.dumps(self.stats())}"]
+        try:
+            url = f"http://127.0.0.1:{self.port}/debug/tasks/"
+            with urllib.request.urlopen(url, timeout=5) as r:
+                parts.append(r.read().decode(errors="replace"))
+        except (urllib.error.URLError, OSError) as exc:
+            parts.append(f"/debug/tasks/ unavailable: {exc!r}")
+        py_spy = Path(sys.executable).with_name("py-spy")
+        if py_spy.exists():
+            dump = subprocess.run(
+                [str(py_spy), "dump", "--pid", str(self.process.pid)],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            parts.append((dump.stdout + dump.stderr).decode(errors="replace"))
+        out.write_text("\n".join(parts))
+        return out
+
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, no final commit."""
         self.process.send_signal(signal.SIGKILL)

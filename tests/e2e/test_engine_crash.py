@@ -76,7 +76,8 @@ def publish_in_rounds(
         drain_until(events, expected_so_far, 120, f"round {step} on cases.events")
         if len(events.records) < expected_so_far:
             live = [w.stats() for w in engine.workers if w.alive()]
-            raise AssertionError(f"round {step} incomplete; live workers: {live}")
+            dumps = [str(w.diagnose()) for w in engine.workers if w.alive()]
+            raise AssertionError(f"round {step} incomplete; live workers: {live}; see {dumps}")
     events.close()
     engine.logs.remove(events)
     return sent
