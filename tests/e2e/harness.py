@@ -144,6 +144,16 @@ class EventLog:
         wait_for(check, timeout, what, interval=0.0)
         return self.values()
 
+    def read_to_end(self) -> list[Any]:
+        """Poll until every partition's end offset (as of now) has been read; returns all."""
+        ends = self.consumer.end_offsets(list(self.consumer.assignment()))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(
+            self.consumer.position(tp) < end for tp, end in ends.items()
+        ):
+            self.poll()
+        return self.records
+
     def close(self) -> None:
         self.consumer.close()
 
@@ -274,15 +284,19 @@ class EngineHarness:
         return instant
 
     def reader(self, name: str) -> EventLog:
+        return self.reader_of(self.topic(name))
+
+    def reader_of(self, topic: str, committed: bool = True) -> EventLog:
+        """A reader of ``topic`` (a full name) from its start; ``committed=False`` also sees
+        what open or aborted transactions wrote (for diagnosing, never for counting)."""
         consumer = KafkaConsumer(
             **self.kafka,
-            isolation_level="read_committed",
+            isolation_level="read_committed" if committed else "read_uncommitted",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             group_id=None,
             consumer_timeout_ms=100,
         )
-        topic = self.topic(name)
         partitions = wait_for(
             lambda: consumer.partitions_for_topic(topic), 20, f"metadata of {topic}"
         )
