@@ -14,6 +14,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from consumers.topic_reading import read_until_end
 from consumers.topics import partition_for
 from tests.e2e import builders as b
@@ -22,6 +24,11 @@ from tests.e2e.harness import EngineHarness, EventLog, Worker, wait_for
 from workflow.case import Case
 from workflow.core import Workflow
 from workflow.policy import load_policy
+
+# Every wait inside is bounded (120 s per round, with a report of what is missing); the suite's
+# 300 s default cut the SIGKILL test short on a machine at load 20+ (worker start alone took 30 s)
+# before a stalled round could say what it lacked.
+pytestmark = pytest.mark.timeout(600)
 
 
 def case_inputs(count: int, tag: str) -> list[list[Any]]:
