@@ -68,7 +68,7 @@ class _CommitDrain:
         self.warn_every = warn_every
         self.queued = 0
         self.handed_over = 0  # the buffer is a FIFO: the first ``handed_over`` have left it
-        self.in_hand: tuple[str, float] | None = None  # (destination, since) of the hand-over
+        self.in_hand: tuple[Any, float] | None = None  # (message, since) of the hand-over
         self.progress = asyncio.Event()
         self._put, self._hand_over = buffer.put, buffer._send_pending
 
@@ -77,7 +77,7 @@ class _CommitDrain:
         self.queued += 1  # after: a put that raises queued nothing, so no flush may wait for it
 
     async def hand_over(self, fut: Any) -> None:
-        self.in_hand = (_destination(fut), time.monotonic())
+        self.in_hand = (fut, time.monotonic())  # named only when a warning needs it
         try:
             await self._hand_over(fut)
         finally:
@@ -94,9 +94,10 @@ class _CommitDrain:
         )
         if self.in_hand is None:
             return f"{what}; no hand-over in progress (faust's buffer task takes none)"
-        destination, since = self.in_hand
+        fut, since = self.in_hand
         waited = time.monotonic() - since
-        return f"{what}; the client's send of a write to {destination} has waited {waited:.1f}s"
+        to = _destination(fut)
+        return f"{what}; the client's send of a write to {to} has waited {waited:.1f}s"
 
     async def flush(self) -> None:
         # Only what was buffered when the flush began: later writes belong to later records,
