@@ -40,6 +40,7 @@ from consumers.engine.faust_internals import (
     drain_fully_before_commit,
     memory_store_partitions,
     seek_with_flow_stopped,
+    skip_commit_when_drain_times_out,
 )
 from consumers.engine.records import CODEC_NAME, HeldCommands, register_codec
 from consumers.engine.relay import EventRelay
@@ -137,8 +138,10 @@ class Engine:
             web_port=s.web_port,
             autodiscover=False,
         )
-        # No offset commit while case-table writes of the records it covers are still buffered.
+        # No offset commit while case-table writes of the records it covers are still buffered;
+        # a commit whose writes cannot be handed over in time is skipped (retried), not hung.
         drain_fully_before_commit(app.producer.buffer)
+        skip_commit_when_drain_times_out(app.consumer)
         # No offset commit past a fetched record the case agent has not finished (issue 17).
         self.finished = commit_only_finished(app.consumer, (self.intake_name, self.commands_name))
         seek_with_flow_stopped(app.consumer)  # and no record dropped at a rebalance's seek

@@ -8,14 +8,21 @@ diagnostic empty or the SLA index incomplete.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
+import time
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from consumers.engine.finished import FinishedRecords
 
 log = logging.getLogger(__name__)
+
+#: True while an offset commit runs (set by :func:`skip_commit_when_drain_times_out`): only
+#: there must a flush that cannot drain in time fail, so that the commit does not go ahead.
+_IN_COMMIT: ContextVar[bool] = ContextVar("aduan_in_offset_commit", default=False)
 
 
 def _names(partitions: Iterable[Any] | None) -> list[str]:
@@ -49,9 +56,101 @@ def memory_store_partitions(store: Any) -> Mapping[bytes, int]:
     return known if isinstance(known, Mapping) else {}
 
 
-def drain_fully_before_commit(buffer: Any) -> None:
-    """Make faust's producer buffer ``flush`` wait until every buffered message was handed to
-    the Kafka client (issue 12: the default chaos run lost 25 records per source partition).
+class CommitDrainTimeout(RuntimeError):
+    """Case-table writes buffered before an offset commit did not reach the Kafka client in
+    time: this commit must not happen (its records stay uncommitted and are redelivered)."""
+
+
+class _CommitDrain:
+    """Counts faust's producer buffer in and out, so a flush knows when everything buffered
+    before it began has been handed to the Kafka client, and can say what it waits for."""
+
+    def __init__(self, buffer: Any, max_wait: float, warn_every: float) -> None:
+        self.buffer = buffer
+        self.max_wait = max_wait
+        self.warn_every = warn_every
+        self.queued = 0
+        self.handed_over = 0  # the buffer is a FIFO: the first ``handed_over`` have left it
+        self.in_hand: tuple[Any, float] | None = None  # (message, since) of the hand-over
+        self.progress = asyncio.Event()
+        self._put, self._hand_over = buffer.put, buffer._send_pending
+
+    def put(self, fut: Any) -> None:
+        self._put(fut)
+        self.queued += 1  # after: a put that raises queued nothing, so no flush may wait for it
+
+    async def hand_over(self, fut: Any) -> None:
+        self.in_hand = (fut, time.monotonic())  # named only when a warning needs it
+        try:
+            await self._hand_over(fut)
+        finally:
+            self.in_hand = None
+            self.handed_over += 1
+            self.progress.set()
+
+    def waiting_for(self, target: int) -> str:
+        """What a flush waiting for the first ``target`` writes still waits for."""
+        missing = target - self.handed_over
+        what = (
+            f"{missing} buffered write(s) not yet handed to the Kafka client"
+            f" ({self.buffer.size} in faust's producer buffer)"
+        )
+        if self.in_hand is None:
+            return f"{what}; no hand-over in progress (faust's buffer task takes none)"
+        fut, since = self.in_hand
+        waited = time.monotonic() - since
+        to = _destination(fut)
+        return f"{what}; the client's send of a write to {to} has waited {waited:.1f}s"
+
+    async def flush(self) -> None:
+        # Only what was buffered when the flush began: later writes belong to later records,
+        # and waiting for them would stall the commit as long as the agent keeps writing.
+        target, began = self.queued, time.monotonic()
+        warn_at = began + self.warn_every
+        while self.handed_over < target:
+            if self.buffer.state != "running":  # stopping: faust's own checks, never a hang
+                if self.buffer.size:
+                    raise RuntimeError("Cannot flush: Producer not Running")
+                return
+            now = time.monotonic()
+            if now - began >= self.max_wait:
+                self._give_up(target, now - began)
+                return
+            if now >= warn_at:
+                waiting = self.waiting_for(target)
+                log.warning("producer flush waiting %.0fs: %s", now - began, waiting)
+                warn_at = now + self.warn_every
+            self.progress.clear()
+            with contextlib.suppress(TimeoutError):  # re-check state and bound every 0.1 s
+                await asyncio.wait_for(self.progress.wait(), timeout=0.1)
+
+    def _give_up(self, target: int, waited: float) -> None:
+        what = self.waiting_for(target)
+        if _IN_COMMIT.get():
+            raise CommitDrainTimeout(f"after {waited:.0f}s, {what}")
+        # A flush outside a commit (rebalance, recovery) commits nothing: best effort, as
+        # faust's own, but it must not hold the rebalance forever.
+        log.warning("producer flush gives up after %.0fs: %s", waited, what)
+
+
+def _destination(fut: Any) -> str:
+    message = getattr(fut, "message", None)
+    topic = getattr(message, "topic", None)
+    if topic is None:
+        try:
+            topic = message.channel.get_topic_name()  # type: ignore[union-attr]
+        except Exception:  # a channel without one topic name: the diagnostic stays vague
+            topic = "?"
+    partition = getattr(message, "partition", None)
+    return f"{topic}" if partition is None else f"{topic}[{partition}]"
+
+
+def drain_fully_before_commit(
+    buffer: Any, *, max_wait: float = 15.0, warn_every: float = 5.0
+) -> None:
+    """Make faust's producer buffer ``flush`` wait until every message buffered when it began
+    was handed to the Kafka client (issue 12: the default chaos run lost 25 records per source
+    partition), but never longer than ``max_wait`` seconds.
 
     faust's at-least-once commit flushes the app's producer and then commits the consumed
     offsets. Its ``ProducerBuffer.flush`` gives up as soon as no message left the buffer for
@@ -59,44 +158,44 @@ def drain_fully_before_commit(buffer: Any) -> None:
     records already processed stay in the buffer, the commit goes through once the broker is
     back, and a kill before the buffer drains loses those records for good (their offsets are
     committed, their case-table writes never reached the changelog). Here ``flush`` returns only
-    when the buffer is empty and no message is between the buffer and the client; it still
-    raises, as faust's does, when the buffer stops with messages in it (stopping never hangs).
+    when those writes are with the client; it still raises, as faust's does, when the buffer
+    stops with messages in it (stopping never hangs).
+
+    The wait is bounded because a hand-over can block (aiokafka's ``send`` waits for metadata
+    or batch space up to faust's producer request timeout, 20 minutes), and faust flushes inside
+    its rebalance callback too: unbounded, one stuck send held the rebalance and the stream.
+    Past ``max_wait``, a flush inside an offset commit raises :class:`CommitDrainTimeout` (see
+    :func:`skip_commit_when_drain_times_out`: that commit is skipped, offsets never pass the
+    unsent writes); any other flush logs and returns. Every ``warn_every`` seconds of waiting
+    a warning names what it waits for.
 
     Private: ``put``, ``_send_pending`` (the hand-over to the client, looked up when the buffer
-    starts, so this must run before the app starts) and ``state``/``size``/``flush_atmost``.
+    starts, so this must run before the app starts) and ``state``/``size``.
     """
-    hand_over, put = buffer._send_pending, buffer.put
-    queued = handed_over = 0  # the buffer is a FIFO: the first ``handed_over`` have left it
+    drain = _CommitDrain(buffer, max_wait, warn_every)
+    buffer.put = drain.put
+    buffer._send_pending = drain.hand_over
+    buffer.flush = drain.flush
 
-    def counted_put(fut: Any) -> None:
-        nonlocal queued
-        put(fut)
-        queued += 1  # after: a put that raises queued nothing, so no flush may wait for it
 
-    async def counted_hand_over(fut: Any) -> None:
-        nonlocal handed_over
+def skip_commit_when_drain_times_out(consumer: Any) -> None:
+    """Wrap faust's ``Consumer.commit`` (its commit timer, the rebalance's ``wait_empty`` and
+    stop call it) so that a :class:`CommitDrainTimeout` skips that one commit, loudly, instead
+    of crashing the app; the next commit tries again. Without this, the exception would end
+    faust's commit timer task, and with it the worker."""
+    commit = consumer.commit
+
+    async def commit_unless_drain_times_out(*args: Any, **kwargs: Any) -> bool:
+        token = _IN_COMMIT.set(True)
         try:
-            await hand_over(fut)
+            return bool(await commit(*args, **kwargs))
+        except CommitDrainTimeout as exc:
+            log.error("offset commit skipped, its records stay uncommitted: %s", exc)
+            return False
         finally:
-            handed_over += 1
+            _IN_COMMIT.reset(token)
 
-    async def flush() -> None:
-        # Only what was buffered when the commit began: later writes belong to later records,
-        # and waiting for them would stall the commit as long as the agent keeps writing.
-        target = queued
-        while handed_over < target:
-            if buffer.state != "running":  # stopping: faust's own checks, never a hang
-                if buffer.size:
-                    raise RuntimeError("Cannot flush: Producer not Running")
-                return
-            if buffer.size:
-                await buffer.flush_atmost(None)  # returns after 0.1 s without progress
-            else:
-                await asyncio.sleep(0.05)  # the last one is with the client's send
-
-    buffer.put = counted_put
-    buffer._send_pending = counted_hand_over
-    buffer.flush = flush
+    consumer.commit = commit_unless_drain_times_out
 
 
 def commit_only_finished(consumer: Any, topics: Iterable[str]) -> FinishedRecords[Any]:

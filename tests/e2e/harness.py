@@ -78,6 +78,30 @@ class Worker:
         except OSError:
             return ""
 
+    def diagnose(self) -> Path:
+        """Write what a stalled worker is doing next to its log: its stats, where each asyncio
+        task waits (/debug/tasks/) and, if py-spy is installed, the Python stack (which also
+        answers when the event loop is blocked and the HTTP pages do not). Returns the file."""
+        out = self.log_path.with_suffix(".stall.txt")
+        parts = [f"stats: {json.dumps(self.stats())}"]
+        try:
+            url = f"http://127.0.0.1:{self.port}/debug/tasks/"
+            with urllib.request.urlopen(url, timeout=5) as r:
+                parts.append(r.read().decode(errors="replace"))
+        except (urllib.error.URLError, OSError) as exc:
+            parts.append(f"/debug/tasks/ unavailable: {exc!r}")
+        py_spy = Path(sys.executable).with_name("py-spy")
+        if py_spy.exists():
+            dump = subprocess.run(
+                [str(py_spy), "dump", "--pid", str(self.process.pid)],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            parts.append((dump.stdout + dump.stderr).decode(errors="replace"))
+        out.write_text("\n".join(parts))
+        return out
+
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, no final commit."""
         self.process.send_signal(signal.SIGKILL)
@@ -119,6 +143,16 @@ class EventLog:
 
         wait_for(check, timeout, what, interval=0.0)
         return self.values()
+
+    def read_to_end(self) -> list[Any]:
+        """Poll until every partition's end offset (as of now) has been read; returns all."""
+        ends = self.consumer.end_offsets(list(self.consumer.assignment()))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(
+            self.consumer.position(tp) < end for tp, end in ends.items()
+        ):
+            self.poll()
+        return self.records
 
     def close(self) -> None:
         self.consumer.close()
@@ -250,15 +284,19 @@ class EngineHarness:
         return instant
 
     def reader(self, name: str) -> EventLog:
+        return self.reader_of(self.topic(name))
+
+    def reader_of(self, topic: str, committed: bool = True) -> EventLog:
+        """A reader of ``topic`` (a full name) from its start; ``committed=False`` also sees
+        what open or aborted transactions wrote (for diagnosing, never for counting)."""
         consumer = KafkaConsumer(
             **self.kafka,
-            isolation_level="read_committed",
+            isolation_level="read_committed" if committed else "read_uncommitted",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             group_id=None,
             consumer_timeout_ms=100,
         )
-        topic = self.topic(name)
         partitions = wait_for(
             lambda: consumer.partitions_for_topic(topic), 20, f"metadata of {topic}"
         )

@@ -14,6 +14,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from consumers.topic_reading import read_until_end
 from consumers.topics import partition_for
 from tests.e2e import builders as b
@@ -22,6 +24,11 @@ from tests.e2e.harness import EngineHarness, EventLog, Worker, wait_for
 from workflow.case import Case
 from workflow.core import Workflow
 from workflow.policy import load_policy
+
+# Every wait inside is bounded (120 s per round, with a report of what is missing); the suite's
+# 300 s default cut the SIGKILL test short on a machine at load 20+ (worker start alone took 30 s)
+# before a stalled round could say what it lacked.
+pytestmark = pytest.mark.timeout(600)
 
 
 def case_inputs(count: int, tag: str) -> list[list[Any]]:
@@ -63,6 +70,7 @@ def publish_in_rounds(
     expected_so_far = already
     workflow = Workflow(load_policy())
     cases: list[Case | None] = [None] * len(flows)
+    expected_ids: dict[str, tuple[str, str]] = {}  # event id -> (case id, type)
     for step in range(len(flows[0])):
         topic = "complaints.intake" if step == 0 else "cases.commands"
         if before_round is not None:
@@ -71,15 +79,49 @@ def publish_in_rounds(
         for n, flow in enumerate(flows):
             cases[n], produced = workflow.handle(cases[n], flow[step], MONDAY_0900_WIT)
             expected_so_far += len(produced)
+            expected_ids.update({str(e.event_id): (e.case_id, e.type) for e in produced})
         if between_rounds is not None:
             between_rounds(step)
         drain_until(events, expected_so_far, 120, f"round {step} on cases.events")
         if len(events.records) < expected_so_far:
+            missing = report_missing(engine, events, expected_ids)
             live = [w.stats() for w in engine.workers if w.alive()]
-            raise AssertionError(f"round {step} incomplete; live workers: {live}")
+            dumps = [str(w.diagnose()) for w in engine.workers if w.alive()]
+            raise AssertionError(
+                f"round {step} incomplete; missing: {missing}; live workers: {live}; see {dumps}"
+            )
     events.close()
     engine.logs.remove(events)
     return sent
+
+
+def report_missing(
+    engine: EngineHarness, events: EventLog, expected_ids: dict[str, tuple[str, str]]
+) -> str:
+    """Which expected events a stalled round lacks, and where their cases' writes are: in the
+    case-table changelog (the agent applied them), on cases.events uncommitted (a transaction
+    left open), or nowhere (never applied). Written next to the worker logs; returns a summary."""
+    seen = {str(v["event_id"]) for v in events.values()}
+    missing = {i: where for i, where in expected_ids.items() if i not in seen}
+    cases = {case_id for case_id, _ in missing.values()}
+    changelog = engine.reader_of(f"{engine.prefix}.aduan-cases-changelog", committed=False)
+    uncommitted = engine.reader_of(engine.topic("cases.events"), committed=False)
+    lines = [f"missing {len(missing)} events of {len(cases)} cases"]
+    for log, name in ((changelog, "changelog"), (uncommitted, "cases.events uncommitted")):
+        for record in log.read_to_end():
+            key = record.key.decode() if record.key else ""
+            if key in cases:
+                value = record.value or b""
+                has = [i for i in missing if i.encode() in value]
+                lines.append(f"{name} p{record.partition}@{record.offset} {key}: {has}")
+        log.close()
+    for event_id, (case_id, kind) in sorted(missing.items(), key=lambda kv: kv[1])[:40]:
+        lines.append(
+            f"missing {case_id} {kind} {event_id} (partition {partition_for(case_id.encode(), 6)})"
+        )
+    out = engine.workdir / "missing_events.txt"
+    out.write_text("\n".join(lines))
+    return f"{lines[0]}: see {out}"
 
 
 def expected_replay(flows: list[list[Any]]) -> tuple[dict[str, Case], int]:

@@ -11,12 +11,17 @@ broker holds it: a real faust app and its real producer buffer, only the client 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import faust
 import pytest
+from faust.types import TP
 
-from consumers.engine.faust_internals import drain_fully_before_commit
+from consumers.engine.faust_internals import (
+    drain_fully_before_commit,
+    skip_commit_when_drain_times_out,
+)
 
 
 class _HeldChannel:
@@ -106,3 +111,101 @@ def test_flush_does_not_wait_for_writes_buffered_after_it_began() -> None:
             await buffer.stop()
 
     assert asyncio.run(scenario())
+
+
+# -- a hand-over that never completes (the crash test's stall, issue 12) -----------------------
+#
+# aiokafka's ``send`` can wait for metadata or batch space up to faust's producer request timeout
+# (20 minutes), and faust flushes inside its commit and its rebalance callback. Unbounded, the
+# drain held both for as long: the worker stopped committing and its group stopped rebalancing.
+
+_TP = TP("t.cases.commands", 0)
+
+
+def _consumer_with_acked_offsets(app: faust.App) -> tuple[Any, list[dict[Any, int]]]:
+    """faust's real consumer, with records 0-2 of one partition processed (acked), whose commit
+    to the broker is recorded instead of sent (no broker here)."""
+    consumer = app.consumer
+    committed: list[dict[Any, int]] = []
+
+    async def commit_to_broker(offsets: Any) -> bool:
+        committed.append(dict(offsets))
+        return True
+
+    consumer._commit = commit_to_broker
+    consumer.assignment = lambda: {_TP}
+    for offset in range(3):
+        consumer._acked[_TP].append(offset)
+        consumer._acked_index[_TP].add(offset)
+    return consumer, committed
+
+
+async def _commit_with_a_hand_over_that_never_completes(
+    channel: _HeldChannel,
+) -> tuple[bool, list[dict[Any, int]]]:
+    app = faust.App("commit-drain-bounded", broker="kafka://127.0.0.1:1", autodiscover=False)
+    buffer = app.producer.buffer
+    drain_fully_before_commit(buffer, max_wait=0.5, warn_every=0.2)
+    consumer, committed = _consumer_with_acked_offsets(app)
+    skip_commit_when_drain_times_out(consumer)
+    await buffer.start()
+    try:
+        buffer.put(_Buffered(channel))  # the case-table write of record 2
+        did_commit = await asyncio.wait_for(consumer.commit(), timeout=10)
+        return did_commit, committed
+    finally:
+        channel.broker_back.set()
+        await buffer.stop()
+
+
+def test_a_commit_whose_writes_cannot_be_handed_over_is_skipped_loudly_not_hung(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="consumers.engine.faust_internals"):
+        did_commit, committed = asyncio.run(
+            _commit_with_a_hand_over_that_never_completes(_HeldChannel())
+        )
+    assert not did_commit
+    assert committed == []  # no offset passed the write that never reached the client
+    waiting = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert waiting, "no warning while the commit waited"
+    assert "1 buffered write(s) not yet handed to the Kafka client" in waiting[0].getMessage()
+    assert "has waited" in waiting[0].getMessage()  # the send in progress, and for how long
+    skipped = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(skipped) == 1
+    assert "offset commit skipped" in skipped[0].getMessage()
+
+
+def test_the_same_commit_goes_through_once_its_write_is_handed_over() -> None:
+    channel = _HeldChannel()
+    channel.broker_back.set()
+    did_commit, committed = asyncio.run(_commit_with_a_hand_over_that_never_completes(channel))
+    assert did_commit
+    assert committed == [{_TP: 3}]
+    assert channel.published == 1
+
+
+def test_a_flush_outside_a_commit_gives_up_after_the_bound_without_raising(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """faust flushes in its rebalance callback and before recovery, after or without a commit:
+    committing nothing, it must return (and say so) rather than hold the rebalance."""
+
+    async def scenario() -> int:
+        app = faust.App("commit-drain-outside", broker="kafka://127.0.0.1:1", autodiscover=False)
+        buffer = app.producer.buffer
+        drain_fully_before_commit(buffer, max_wait=0.3, warn_every=10)
+        await buffer.start()
+        channel = _HeldChannel()
+        try:
+            buffer.put(_Buffered(channel))
+            await asyncio.wait_for(buffer.flush(), timeout=10)
+            return channel.published
+        finally:
+            channel.broker_back.set()
+            await buffer.stop()
+
+    with caplog.at_level(logging.WARNING, logger="consumers.engine.faust_internals"):
+        published = asyncio.run(scenario())
+    assert published == 0
+    assert any("producer flush gives up" in r.getMessage() for r in caplog.records)
