@@ -38,6 +38,7 @@ from consumers.engine.clock import (
 from consumers.engine.faust_internals import (
     commit_only_finished,
     drain_fully_before_commit,
+    idempotent_changelog_producer,
     memory_store_partitions,
     seek_with_flow_stopped,
     skip_commit_when_drain_times_out,
@@ -142,6 +143,7 @@ class Engine:
         # a commit whose writes cannot be handed over in time is skipped (retried), not hung.
         drain_fully_before_commit(app.producer.buffer)
         skip_commit_when_drain_times_out(app.consumer)
+        idempotent_changelog_producer(app.producer)  # a retried write lands once
         # No offset commit past a fetched record the case agent has not finished (issue 17).
         self.finished = commit_only_finished(app.consumer, (self.intake_name, self.commands_name))
         seek_with_flow_stopped(app.consumer)  # and no record dropped at a rebalance's seek

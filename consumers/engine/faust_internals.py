@@ -303,3 +303,21 @@ def seek_with_flow_stopped(consumer: Any) -> None:
         await perform_seek()
 
     consumer.perform_seek = stopped_then_seek
+
+
+def idempotent_changelog_producer(producer: Any) -> None:
+    """Give faust's producer (the case table's changelog writes) Kafka's idempotence.
+
+    faust turns idempotence on only with ``processing_guarantee="exactly_once"``; at least once,
+    a produce request retried after a broker failover can land twice, and the relay then
+    published the case's events twice (the full cluster failure run: one changelog record
+    written again under the next leader epoch). An idempotent producer's retries are
+    de-duplicated by the broker. Private: ``_settings_extra`` (the keyword arguments faust adds
+    to the aiokafka producer it creates at start), so this must run before the app starts.
+    """
+    extra = producer._settings_extra
+
+    def with_idempotence() -> Mapping[str, Any]:
+        return {**extra(), "acks": -1, "enable_idempotence": True}
+
+    producer._settings_extra = with_idempotence

@@ -87,3 +87,19 @@ def test_aiokafka_consumer_client_can_be_asked_for_fresh_metadata() -> None:
 
     partitions_for_topic = asyncio.run(ask())
     assert partitions_for_topic("no-such-topic") is None
+
+
+def test_faust_producer_settings_take_idempotence(app: faust.App) -> None:
+    """idempotent_changelog_producer replaces ``_settings_extra``: the aiokafka producer faust
+    creates at start must then be idempotent (faust alone makes it so only for exactly once)."""
+    from consumers.engine.faust_internals import idempotent_changelog_producer
+
+    async def created() -> tuple[Any, Any]:
+        plain = app.producer._new_producer()
+        idempotent_changelog_producer(app.producer)
+        return plain, app.producer._new_producer()
+
+    plain, idempotent = asyncio.run(created())
+    assert plain._txn_manager is None  # faust's at-least-once default: retries may duplicate
+    assert idempotent._txn_manager is not None
+    assert idempotent._txn_manager.transactional_id is None  # idempotent, not transactional
