@@ -393,6 +393,7 @@ def test_a_second_start_changes_no_acl_and_the_secrets_are_private(broker: Secur
         "User:engine",
         "User:notifier",
         "User:reporter",
+        "User:incidents",
         "User:operator",
     }
     root = broker.var / f"kafka-{broker.port}"
