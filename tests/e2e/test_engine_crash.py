@@ -295,10 +295,18 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(engine: EngineH
             return
         worker = workers[-1]
         start = before[step]  # counted before the round was published
-        wait_for(lambda: processed(worker) >= start + 200, 120, f"progress in round {step}")
-        last = offsets(worker, "last_offsets")
-        successor_first[worker.name] = offsets(worker, "first_offsets")  # it dies with them
+
+        def under_way() -> dict[str, Any] | None:
+            stats = worker.stats() or {}
+            return stats if int(stats.get("processed", 0)) >= start + 100 else None
+
+        # Kill right after the snapshot that shows the round under way: with commits that take
+        # well under a second, three more HTTP round trips to a loaded worker before the kill
+        # sometimes left it caught up and committed, so the kill redelivered nothing.
+        snapshot = wait_for(under_way, 120, f"progress in round {step}", interval=0.01)
         worker.kill()
+        last = dict(snapshot.get("last_offsets") or {})
+        successor_first[worker.name] = dict(snapshot.get("first_offsets") or {})
         workers.append(engine.start_worker(f"w{len(workers) + 1}"))
         handovers.append((last, workers[-1]))
 

@@ -209,3 +209,58 @@ def test_a_flush_outside_a_commit_gives_up_after_the_bound_without_raising(
         published = asyncio.run(scenario())
     assert published == 0
     assert any("producer flush gives up" in r.getMessage() for r in caplog.records)
+
+
+class _SlowChannel:
+    """A client that takes a moment per write, like a broker round trip under load."""
+
+    def __init__(self) -> None:
+        self.published = 0
+        self.round_trip = 0.01
+
+    async def publish_message(self, fut: Any, wait: bool = False) -> None:
+        await asyncio.sleep(self.round_trip)
+        self.published += 1
+
+
+def test_a_flush_returns_while_the_agent_keeps_the_buffer_busy() -> None:
+    """The commit waits for what was buffered when it began, not until the buffer is empty:
+    faust's fetch loop commits every 1,000 records and waits for that commit, so a flush held
+    as long as the agent kept writing (commits of 3-6 s in the crash test) stopped the stream."""
+
+    async def scenario() -> tuple[bool, int]:
+        app = faust.App("commit-drain-busy", broker="kafka://127.0.0.1:1", autodiscover=False)
+        buffer = app.producer.buffer
+        drain_fully_before_commit(buffer)
+        await buffer.start()
+        channel = _SlowChannel()
+        flushed = asyncio.Event()
+
+        async def agent_writing() -> bool:
+            """Two writes per hand-over, so the buffer never empties; True if the flush
+            returned while it was still writing (it gives up after 5 s)."""
+            for _ in range(250):
+                if flushed.is_set():
+                    return True
+                buffer.put(_Buffered(channel))
+                buffer.put(_Buffered(channel))
+                await asyncio.sleep(0.02)
+            return flushed.is_set()
+
+        try:
+            for _ in range(5):
+                buffer.put(_Buffered(channel))
+            writer = asyncio.ensure_future(agent_writing())
+            await asyncio.sleep(0)
+            await asyncio.wait_for(buffer.flush(), timeout=30)
+            flushed.set()
+            published = channel.published
+            return await writer, published
+        finally:
+            channel.round_trip = 0  # let the rest drain, so the buffer stops empty
+            await asyncio.wait_for(buffer.flush(), timeout=30)
+            await buffer.stop()
+
+    returned_while_writing, published = asyncio.run(scenario())
+    assert returned_while_writing
+    assert published >= 5
