@@ -48,8 +48,9 @@ def check_own_topics(model: SqlReadModel, settings: SharedSettings, shown_url: s
     ours = {settings.topic("cases.state"), settings.topic("cases.events")}
     foreign = sorted({topic for topic, _ in model.stored_offsets()} - ours)
     if foreign:
+        named = ", ".join(foreign[:2]) + (f" and {len(foreign) - 2} more" if foreign[2:] else "")
         raise ForeignReadModel(
-            f"the read model {shown_url} was projected from other topics ({', '.join(foreign)}): "
+            f"the read model {shown_url} was projected from other topics ({named}): "
             "give this deployment its own ADUAN_READMODEL_URL (or remove that database)"
         )
 
