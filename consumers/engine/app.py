@@ -40,6 +40,7 @@ from consumers.engine.faust_internals import (
     drain_fully_before_commit,
     idempotent_changelog_producer,
     memory_store_partitions,
+    seek_with_flow_stopped,
     skip_commit_when_drain_times_out,
 )
 from consumers.engine.records import CODEC_NAME, HeldCommands, register_codec
@@ -145,6 +146,7 @@ class Engine:
         idempotent_changelog_producer(app.producer)  # a retried write lands once
         # No offset commit past a fetched record the case agent has not finished (issue 17).
         self.finished = commit_only_finished(app.consumer, (self.intake_name, self.commands_name))
+        seek_with_flow_stopped(app.consumer)  # and no record dropped at a rebalance's seek
         return app
 
     def _raw_topic(self, *names: str, partitions: int | None = None) -> faust.TopicT:

@@ -280,6 +280,31 @@ def _give_back(consumer: Any, tp: Any, struck: range, still_open: list[int]) -> 
             index.add(offset)
 
 
+def seek_with_flow_stopped(consumer: Any) -> None:
+    """Hand no record to the streams while faust seeks its partitions to the committed offsets.
+
+    After a rebalance's table recovery faust resumes the stream partitions, then seeks them to
+    the committed offsets (``perform_seek``), then resumes flow control, which clears the
+    agents' queues. The flow is on during that seek (the recovery turned it on to read the
+    changelogs), so records fetched meanwhile went into the agent's queue, and out of it again
+    unprocessed; faust's read offset had moved past them, so fetching them again discarded
+    them too (issue 17: the dropped record the commit then stepped over). Stopped here, the
+    consumer hands nothing over until faust resumes the flow right after the seek, and then
+    starts from the committed offsets. ``commit_only_finished`` still guards the commit should
+    a record be dropped another way.
+
+    Public methods only (``stop_flow``), but it replaces ``perform_seek``, whose callers
+    (faust's recovery, and ``getmany`` while the flow is off) all resume the flow afterwards.
+    """
+    perform_seek = consumer.perform_seek
+
+    async def stopped_then_seek() -> None:
+        consumer.stop_flow()
+        await perform_seek()
+
+    consumer.perform_seek = stopped_then_seek
+
+
 def idempotent_changelog_producer(producer: Any) -> None:
     """Give faust's producer (the case table's changelog writes) Kafka's idempotence.
 

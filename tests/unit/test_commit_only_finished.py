@@ -251,6 +251,17 @@ def test_faust_alone_hands_records_over_while_it_seeks_to_the_committed_offsets(
     assert early == [307, 308, 309]
 
 
+def test_the_engine_hands_nothing_over_until_the_seek_is_done() -> None:
+    async def scenario() -> tuple[list[int], list[int]]:
+        # Built inside the loop: the stopped flow's event must belong to it.
+        engine = create_engine(kafka_bootstrap="127.0.0.1:1")
+        return await _handed_over_during_the_seek(engine.app, engine.source, engine.commands_name)
+
+    early, later = asyncio.run(scenario())
+    assert early == []
+    assert later == [307, 308, 309]  # from the committed offset, after the seek
+
+
 def test_the_ledger_asks_once_per_dropped_record_and_forgets_what_was_committed_past() -> None:
     ledger: FinishedRecords[str] = FinishedRecords()
     ledger.taken("p0", [307, 308, 309])

@@ -39,7 +39,7 @@ def test_faust_consumer_keeps_its_partition_states_in_private_sets(app: faust.Ap
 
 
 def test_faust_consumer_offset_bookkeeping_that_the_commit_gate_wraps(app: faust.App) -> None:
-    """commit_only_finished (issue 17) replaces or reads these."""
+    """commit_only_finished / seek_with_flow_stopped (issue 17) replace or read these."""
     consumer = app.consumer
     assert inspect.iscoroutinefunction(consumer._getmany)
     assert list(inspect.signature(consumer._getmany).parameters) == [
